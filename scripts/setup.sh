@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine of this kind: Debian packages, npm dependencies, the build.
+# Fast when everything is already in place. `setup.sh bench` also installs the benchmark peers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+want() { # want <command-or-path> <debian-package>
+  if ! command -v "$1" >/dev/null 2>&1 && [ ! -e "$1" ]; then need_pkgs+=("$2"); fi
+}
+want iptables iptables
+want nft nftables
+want dig dnsutils
+want conntrack conntrack
+want /usr/lib/cni/bridge containernetworking-plugins
+want ip iproute2
+want ss iproute2
+want netstat net-tools
+want ps procps
+want curl curl
+want sqlite3 sqlite3
+if [ "${1:-}" = bench ]; then
+  want dnsperf dnsperf
+  want unbound unbound
+  want haproxy haproxy
+  want wrk wrk
+  want iperf3 iperf3
+fi
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_pkgs[*]}" >&2
+  if [ "$(id -u)" != 0 ]; then echo "setup: need root to install Debian packages" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  # Debian's policy-rc.d keeps daemons (unbound, haproxy) from starting on install; we start our own.
+fi
+
+# npm dependencies: install when node_modules is missing or older than package.json / the lock file.
+stamp=node_modules/.svcnet-installed
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+  echo "setup: installing npm dependencies (the SQLite native build takes about 100 s on a fresh machine)" >&2
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  touch "$stamp"
+fi
+
+# Build the CLI bundle when any source is newer than it.
+if [ ! -f dist/svcnet.js ] || [ -n "$(find src scripts/build.mjs package.json -newer dist/svcnet.js -print -quit)" ]; then
+  node scripts/build.mjs
+fi
