@@ -15,5 +15,6 @@ else
   mapfile -t files < <(find src -name '*.test.ts' | sort)
   if [ "${1:-}" != unit ]; then mapfile -t -O "${#files[@]}" files < <(find test -name '*.test.ts' | sort); fi
 fi
+node scripts/build.mjs # e2e tests run the real CLI bundle
 echo "== tests (${#files[@]} files)"
 exec node --import tsx --test --test-concurrency=2 --test-timeout=300000 "${files[@]}"

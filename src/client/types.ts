@@ -64,7 +64,15 @@ export interface Client {
   get<T extends KubeObject = KubeObject>(gvr: GroupVersionResource, name: string, namespace?: string): Promise<T>;
   list<T extends KubeObject = KubeObject>(gvr: GroupVersionResource, opts?: ListOptions): Promise<KubeList<T>>;
   watch<T extends KubeObject = KubeObject>(gvr: GroupVersionResource, opts?: WatchOptions): Promise<WatchStream<T>>;
-  create<T extends KubeObject = KubeObject>(gvr: GroupVersionResource, obj: T, opts?: WriteOptions & { namespace?: string }): Promise<T>;
+  /**
+   * Creates (POST). With `subresource`, posts `obj` to that subresource of the object named by
+   * obj.metadata.name, e.g. a Binding to pods/<name>/binding.
+   */
+  create<T extends KubeObject = KubeObject>(
+    gvr: GroupVersionResource,
+    obj: T,
+    opts?: WriteOptions & { namespace?: string; subresource?: string },
+  ): Promise<T>;
   /** Replaces the object (PUT); `subresource` is e.g. 'status' or 'scale'. Optimistic concurrency via metadata.resourceVersion. */
   update<T extends KubeObject = KubeObject>(
     gvr: GroupVersionResource,

@@ -1,0 +1,161 @@
+/**
+ * The HTTPS front of the API server: TLS, bearer-token authentication, body reading, and writing
+ * ApiResponses (JSON, raw, chunked watch streams). Everything else happens in ApiHandler.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { unauthorized } from '../api/errors.js';
+import { type ApiHandler, errorResponse } from './handler.js';
+import type { ApiRequest, ApiResponse } from './request.js';
+
+/** Paths anyone may read without a token, as kube-apiserver's system:public-info-viewer role. */
+const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
+
+const MAX_BODY = 3 * 1024 * 1024; // kube-apiserver's request size limit
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  tls: { cert: string; key: string };
+  /** token → user name */
+  tokens: Map<string, string>;
+  /** Connection upgrades (exec/attach/port-forward over WebSocket or SPDY), added by the agent work. */
+  onUpgrade?: (req: ApiRequest, socket: Duplex, head: Buffer, raw: IncomingMessage) => void;
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+function authenticate(req: IncomingMessage, tokens: Map<string, string>): string | undefined {
+  const h = req.headers.authorization;
+  if (!h?.startsWith('Bearer ')) return undefined;
+  return tokens.get(h.slice(7).trim());
+}
+
+function toApiRequest(req: IncomingMessage, body: string | undefined, user: string | undefined): ApiRequest {
+  const url = new URL(req.url ?? '/', 'https://localhost');
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  return { method: req.method ?? 'GET', path: decodeURI(url.pathname), query: url.searchParams, headers, body, user };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new Error('request body too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function warningHeader(warnings: string[] | undefined): Record<string, string[]> {
+  if (!warnings?.length) return {};
+  return { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`) };
+}
+
+/** Writes an ApiResponse to a Node response. Watch streams run until either side closes. */
+export async function writeResponse(res: ServerResponse, r: ApiResponse): Promise<void> {
+  switch (r.kind) {
+    case 'json': {
+      const body = JSON.stringify(r.body);
+      res.writeHead(r.status, {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+        ...r.headers,
+        ...warningHeader(r.warnings),
+      });
+      res.end(body);
+      return;
+    }
+    case 'raw':
+      res.writeHead(r.status, { 'Content-Type': r.contentType, ...r.headers });
+      res.end(r.body);
+      return;
+    case 'watch': {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', ...warningHeader(r.warnings) });
+      res.flushHeaders(); // kubectl waits for the headers before it reports the watch as started
+      const stop = () => r.close();
+      res.on('close', stop);
+      try {
+        for await (const ev of r.events) {
+          if (res.destroyed) break;
+          if (!res.write(`${JSON.stringify(ev)}\n`)) {
+            await new Promise<void>((resolve) => {
+              res.once('drain', resolve);
+              res.once('close', resolve);
+            });
+          }
+        }
+      } finally {
+        res.off('close', stop);
+        r.close();
+        res.end();
+      }
+      return;
+    }
+  }
+}
+
+export async function startServer(handler: ApiHandler, opts: ServerOptions): Promise<RunningServer> {
+  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, keepAliveTimeout: 120_000 }, (req, res) => {
+    void serve(req, res);
+  });
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // watches are long-lived
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let apiRes: ApiResponse;
+    try {
+      const path = new URL(req.url ?? '/', 'https://localhost').pathname;
+      const user = authenticate(req, opts.tokens);
+      if (!user && !PUBLIC_PATHS.has(path)) {
+        req.resume();
+        apiRes = errorResponse(unauthorized());
+      } else {
+        const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req);
+        apiRes = await handler.handle(toApiRequest(req, body, user));
+      }
+    } catch (e) {
+      apiRes = errorResponse(e);
+    }
+    try {
+      await writeResponse(res, apiRes);
+    } catch {
+      res.destroy();
+    }
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const user = authenticate(req, opts.tokens);
+    if (!user || !opts.onUpgrade) {
+      socket.end(`HTTP/1.1 ${user ? 400 : 401} ${user ? 'Bad Request' : 'Unauthorized'}\r\nConnection: close\r\n\r\n`);
+      return;
+    }
+    opts.onUpgrade(toApiRequest(req, undefined, user), socket, head, req);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The `svcnet` command: argument parsing only; the work happens in cluster/, proxy/, dns/, agent/.
+ */
+import { Command, Option } from 'commander';
+import { downCommand, statusCommand, upCommand } from './cluster-commands.js';
+
+const program = new Command();
+program
+  .name('svcnet')
+  .description(
+    'Kubernetes Service networking that moves real packets: a local cluster in one command, or a kube-proxy and cluster DNS for any cluster.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('Start a local cluster in the background (API server on an embedded SQLite store, controllers) and write a kubeconfig.')
+  .option('--data-dir <dir>', 'where the cluster keeps its state', undefined)
+  .option('--foreground', 'stay in the foreground (for service managers and containers)', false)
+  .option('--port <port>', 'API server port (0 picks a free one)', '6443')
+  .option('--host <address>', 'address the API server listens on', '127.0.0.1')
+  .addOption(new Option('--store <kind>', 'storage backend').choices(['sqlite', 'memory']).default('sqlite'))
+  .option('--service-cluster-ip-range <cidr>', 'CIDR for Service cluster IPs', '10.96.0.0/12')
+  .option('--service-node-port-range <range>', 'port range for NodePort Services', '30000-32767')
+  .action(upCommand);
+
+program
+  .command('down')
+  .description('Stop everything `svcnet up` started and clean up after it. State stays in the data directory.')
+  .option('--data-dir <dir>', "the cluster's data directory", undefined)
+  .action(downCommand);
+
+program
+  .command('status')
+  .description('Say whether a local cluster runs, where, and what it runs.')
+  .option('--data-dir <dir>', "the cluster's data directory", undefined)
+  .action(statusCommand);
+
+await program.parseAsync(process.argv);

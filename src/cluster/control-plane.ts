@@ -1,0 +1,110 @@
+/**
+ * Starts the local control plane in this process: store, API server (HTTPS), and the controllers
+ * (through the in-process client). Start order is expressed as readiness, not sleeps.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ApiHandler } from '../apiserver/handler.js';
+import { Registry } from '../apiserver/registry/index.js';
+import { startServer } from '../apiserver/server.js';
+import { LocalClient } from '../client/local.js';
+import { openStore } from '../storage/index.js';
+import type { Store } from '../storage/types.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { ensurePki, newToken } from './pki.js';
+import type { RuntimeInfo, StateDir } from './state-dir.js';
+
+export interface ControlPlaneOptions {
+  host: string;
+  port: number;
+  store: 'sqlite' | 'memory';
+  serviceCIDR: string;
+  nodePortRange: string;
+}
+
+export interface ControlPlane {
+  server: string;
+  port: number;
+  handler: ApiHandler;
+  client: LocalClient;
+  store: Store;
+  components: string[];
+  close(): Promise<void>;
+}
+
+/** The admin token: created once per data directory, then reused so kubeconfigs stay valid. */
+function adminToken(sd: StateDir): string {
+  const file = sd.path('pki', 'admin.token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const t = newToken();
+  writeFileSync(file, `${t}\n`, { mode: 0o600 });
+  return t;
+}
+
+export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions): Promise<ControlPlane> {
+  sd.ensure();
+  const pki = await ensurePki(sd.path('pki'), { sans: { dns: [], ips: [opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host] } });
+  const token = adminToken(sd);
+  const store = await openStore(opts.store === 'memory' ? { kind: 'memory' } : { kind: 'sqlite', path: sd.database });
+  const registry = new Registry(store, { serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange });
+  await registry.start();
+  let ready = false;
+  const handler = new ApiHandler(registry, { serverAddress: `${opts.host}:${opts.port}`, isReady: () => ready });
+  const tokens = new Map([[token, 'svcnet-admin']]);
+  const running = await startServer(handler, { host: opts.host, port: opts.port, tls: { cert: pki.certPem, key: pki.keyPem }, tokens });
+  const connectHost = opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
+  const server = `https://${connectHost}:${running.port}`;
+  writeKubeconfig(sd.kubeconfig, { server, caPem: pki.caCertPem, token });
+  const client = new LocalClient(handler);
+  await registry.bootstrap(client);
+  ready = true;
+  return {
+    server,
+    port: running.port,
+    handler,
+    client,
+    store,
+    components: ['apiserver'],
+    close: async () => {
+      await running.close();
+      registry.stop();
+      await store.close();
+    },
+  };
+}
+
+/** `svcnet up --foreground`: run until SIGTERM/SIGINT, reporting readiness to a parent `svcnet up`. */
+export async function runForeground(
+  sd: StateDir,
+  opts: ControlPlaneOptions & { notify: (m: { type: 'ready'; info: RuntimeInfo } | { type: 'error'; message: string }) => void },
+): Promise<void> {
+  let cp: ControlPlane;
+  try {
+    cp = await startControlPlane(sd, opts);
+  } catch (e) {
+    const message =
+      (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? `port ${opts.port} is already in use (try --port)`
+        : String((e as Error).message ?? e);
+    opts.notify({ type: 'error', message });
+    process.stderr.write(`svcnet: ${message}\n`);
+    process.exit(1);
+  }
+  const info: RuntimeInfo = { pid: process.pid, server: cp.server, startedAt: new Date().toISOString(), components: cp.components };
+  sd.writeRuntime(info);
+  process.stderr.write(`svcnet: API server listening on ${cp.server}\n`);
+  opts.notify({ type: 'ready', info });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`svcnet: ${signal}, shutting down\n`);
+    try {
+      await cp.close();
+    } finally {
+      sd.clearRuntime();
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
