@@ -72,6 +72,10 @@ export class ApiHandler {
   }
 
   private async route(req: ApiRequest): Promise<ApiResponse> {
+    const bodyType = (req.headers['content-type'] ?? '').split(';')[0].trim();
+    if (bodyType === 'application/vnd.kubernetes.protobuf') {
+      throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+    }
     const path = req.path.length > 1 ? req.path.replace(/\/+$/, '') : req.path;
     switch (path) {
       case '/version':

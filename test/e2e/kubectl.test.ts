@@ -165,7 +165,7 @@ describe('kubectl against svcnet', () => {
       });
     try {
       await seen(/kubernetes\s+ClusterIP/);
-      await ok(['create', 'service', 'clusterip', 'watched', '--tcp=8080:80']);
+      await ok(['apply', '-f', '-'], SVC.replace(/demo/g, 'watched').replace('port: 80', 'port: 8080'));
       await seen(/watched\s+ClusterIP\s+10\.\S+\s+<none>\s+8080\/TCP/);
     } finally {
       child.kill();

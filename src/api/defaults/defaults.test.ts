@@ -136,8 +136,8 @@ describe('workload and other defaults', () => {
     ]);
     const ns = defaulted('Namespace', { metadata: { name: 'dev' } });
     assert.deepEqual(
-      [ns.metadata.labels, ns.spec.finalizers, ns.status.phase],
-      [{ 'kubernetes.io/metadata.name': 'dev' }, ['kubernetes'], 'Active'],
+      [ns.metadata.labels, ns.spec?.finalizers, ns.status.phase],
+      [{ 'kubernetes.io/metadata.name': 'dev' }, undefined, 'Active'],
     );
     assert.equal(defaulted('Secret', { metadata: { name: 's' } }).type, 'Opaque');
   });

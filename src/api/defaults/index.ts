@@ -60,15 +60,16 @@ export function defaultEndpointSlice(slice: KubeObject): void {
   }
 }
 
-/** Namespaces: the `kubernetes` finalizer, phase Active and the immutable name label. */
+/**
+ * Namespaces: phase Active and the immutable name label. (The `kubernetes` finalizer is added
+ * on create by the namespace strategy, not by defaulting, so finalizing can empty the list.)
+ */
 export function defaultNamespace(ns: KubeObject): void {
   const name = ns.metadata?.name;
   if (name) {
     ns.metadata.labels ??= {};
     ns.metadata.labels['kubernetes.io/metadata.name'] = name;
   }
-  ns.spec ??= {};
-  if (!ns.spec.finalizers?.length) ns.spec.finalizers = ['kubernetes'];
   ns.status ??= {};
   if (!ns.status.phase) ns.status.phase = 'Active';
 }

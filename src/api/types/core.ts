@@ -26,7 +26,7 @@ import {
 
 const V1 = 'io.k8s.api.core.v1';
 
-const protocol = (what: string) => oneOf(['SCTP', 'TCP', 'UDP'], `The IP protocol for this ${what}: TCP (default), UDP or SCTP.`);
+const protocol = (what: string) => Object.assign(oneOf(['SCTP', 'TCP', 'UDP'], `The IP protocol for this ${what}: TCP (default), UDP or SCTP.`), { default: 'TCP' });
 const resourceList = (description: string) => mapOf(Quantity, description);
 
 // ---------------------------------------------------------------------------------------------

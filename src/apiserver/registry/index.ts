@@ -9,7 +9,7 @@ import { forbidden, notFound, StatusError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/meta.js';
 import { fieldValue, RESOURCES, type ResourceInfo } from '../../api/resources.js';
 import { validate } from '../../api/validation/index.js';
-import type { Client } from '../../client/types.js';
+import type { Client, GroupVersionResource } from '../../client/types.js';
 import { R } from '../../client/types.js';
 import type { Store } from '../../storage/types.js';
 import type { DiscoveryResource } from '../discovery.js';
@@ -153,50 +153,52 @@ export class Registry {
   /** Objects every cluster has. Idempotent: runs at every start. */
   async bootstrap(client: Client): Promise<void> {
     for (const name of DEFAULT_NAMESPACES) {
-      await ensure(() => client.create(R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
+      await ensure(client, R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     }
-    await ensure(() =>
-      client.create(R.services, {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: {
-          type: 'ClusterIP',
-          clusterIP: this.services.reservedIP(1),
-          ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
-          sessionAffinity: 'None',
-        },
-      }),
-    );
-    await ensure(() =>
-      client.create(R.services, {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: {
-          name: 'kube-dns',
-          namespace: 'kube-system',
-          labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
-          annotations: { 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' },
-        },
-        spec: {
-          type: 'ClusterIP',
-          clusterIP: this.services.reservedIP(10),
-          selector: { 'k8s-app': 'kube-dns' },
-          ports: [
-            { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
-            { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
-            { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
-          ],
-        },
-      }),
-    );
+    await ensure(client, R.services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: this.services.reservedIP(1),
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+        sessionAffinity: 'None',
+      },
+    });
+    await ensure(client, R.services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'kube-dns',
+        namespace: 'kube-system',
+        labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
+        annotations: { 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' },
+      },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: this.services.reservedIP(10),
+        selector: { 'k8s-app': 'kube-dns' },
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+          { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
+        ],
+      },
+    });
   }
 }
 
-/** Runs a create, treating "already exists" as success. */
-async function ensure(create: () => Promise<unknown>): Promise<void> {
+/** Creates the object unless it exists (checked first: a Service's allocation runs before the store says "exists"). */
+async function ensure(client: Client, gvr: GroupVersionResource, obj: KubeObject): Promise<void> {
   try {
-    await create();
+    await client.get(gvr, obj.metadata.name!, obj.metadata.namespace);
+    return;
+  } catch (e) {
+    if (!(e instanceof StatusError && e.code === 404)) throw e;
+  }
+  try {
+    await client.create(gvr, obj);
   } catch (e) {
     if (!(e instanceof StatusError && e.reason === 'AlreadyExists')) throw e;
   }
