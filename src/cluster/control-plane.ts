@@ -7,7 +7,8 @@ import { ApiHandler } from '../apiserver/handler.js';
 import { Registry } from '../apiserver/registry/index.js';
 import { startServer } from '../apiserver/server.js';
 import { LocalClient } from '../client/local.js';
-import { openStore } from '../storage/index.js';
+import { startControllers } from '../controllers/manager.js';
+import { openStore, startCompactor } from '../storage/index.js';
 import type { Store } from '../storage/types.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { ensurePki, newToken } from './pki.js';
@@ -42,7 +43,7 @@ function adminToken(sd: StateDir): string {
 
 export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions): Promise<ControlPlane> {
   sd.ensure();
-  const pki = await ensurePki(sd.path('pki'), { sans: { dns: [], ips: [opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host] } });
+  const pki = await ensurePki(sd.path('pki'), { sans: { ips: [opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host, '10.96.0.1'] } });
   const token = adminToken(sd);
   const store = await openStore(opts.store === 'memory' ? { kind: 'memory' } : { kind: 'sqlite', path: sd.database });
   const registry = new Registry(store, { serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange });
@@ -56,6 +57,8 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   writeKubeconfig(sd.kubeconfig, { server, caPem: pki.caCertPem, token });
   const client = new LocalClient(handler);
   await registry.bootstrap(client);
+  const compactor = startCompactor(store);
+  const controllers = startControllers(client);
   ready = true;
   return {
     server,
@@ -63,8 +66,10 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
     handler,
     client,
     store,
-    components: ['apiserver'],
+    components: ['apiserver', ...controllers.names.map((n) => `${n}-controller`)],
     close: async () => {
+      controllers.stop();
+      compactor.stop();
       await running.close();
       registry.stop();
       await store.close();
