@@ -523,6 +523,8 @@ export class GenericStorage {
     obj.kind = this.def.kind;
     const meta = obj.metadata ?? {};
     obj.metadata = meta;
+    // An update without a resourceVersion is unconditional (AllowUnconditionalUpdate, as for every built-in kind).
+    meta.resourceVersion ||= old.metadata.resourceVersion;
     // Server-owned metadata is carried over from the stored object.
     meta.name = old.metadata.name;
     if (this.def.namespaced) meta.namespace = old.metadata.namespace;

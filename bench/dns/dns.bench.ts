@@ -1,0 +1,279 @@
+// Cluster DNS benchmark: our server (one process, pinned to one core) and unbound (one thread,
+// same core) serving an equivalent cluster.local zone, measured side by side with dnsperf, for
+// cluster names and for cached external names; then RSS with 10,000 Services / 100,000 endpoints.
+//   node --import tsx bench/dns/dns.bench.ts [seconds]
+// Needs dnsperf and unbound (scripts/setup.sh bench). Everything listens on 127.0.0.1.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterIndex, startDnsServer } from '../../src/dns/index.js';
+import { freePort, startFakeUpstream } from '../../test/dns/helpers.js';
+
+const SERVICES = 1000;
+const CORE = '0';
+const DNSPERF_CORE = '1';
+
+function buildIndex(services: number, endpointsPerService: number): ClusterIndex {
+  const index = new ClusterIndex();
+  for (let i = 0; i < services; i++) {
+    const ns = `ns-${i % 50}`;
+    index.upsertService({
+      metadata: { name: `svc-${i}`, namespace: ns },
+      spec: { clusterIP: `10.96.${(i >> 8) & 255}.${i & 255}`, ports: [{ name: 'http', protocol: 'TCP', port: 80 }] },
+    });
+    if (endpointsPerService > 0) {
+      index.upsertEndpointSlice({
+        metadata: { name: `svc-${i}-abcde`, namespace: ns, labels: { 'kubernetes.io/service-name': `svc-${i}` } },
+        addressType: 'IPv4',
+        endpoints: Array.from({ length: endpointsPerService }, (_, e) => ({
+          addresses: [`10.${128 + ((i >> 12) & 63)}.${(i >> 4) & 255}.${((i & 15) << 4) | e}`],
+          conditions: { ready: true },
+        })),
+        ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+      });
+    }
+  }
+  index.markSynced();
+  return index;
+}
+
+// Child mode: serve, print the port, report RSS on stdin input.
+if (process.argv[2] === 'serve') {
+  const services = Number(process.argv[3]);
+  const endpoints = Number(process.argv[4]);
+  const upstreamPort = Number(process.argv[5]);
+  const index = buildIndex(services, endpoints);
+  globalThis.gc?.();
+  const server = await startDnsServer({
+    listen: { host: '127.0.0.1', port: 0 },
+    index,
+    config: { upstreams: [`127.0.0.1:${upstreamPort}`] },
+  });
+  process.stdout.write(`${JSON.stringify({ port: server.address().port, size: index.size() })}\n`);
+  process.stdin.on('data', () => {
+    globalThis.gc?.();
+    process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed })}\n`);
+  });
+  process.stdin.on('end', () => process.exit(0));
+} else {
+  await main();
+}
+
+function lines(child: ChildProcess): AsyncIterator<string> {
+  let buf = '';
+  const queue: string[] = [];
+  let wake: (() => void) | undefined;
+  child.stdout?.on('data', (d) => {
+    buf += d;
+    let i = buf.indexOf('\n');
+    while (i >= 0) {
+      queue.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      i = buf.indexOf('\n');
+    }
+    wake?.();
+  });
+  return {
+    async next() {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      return { value: queue.shift() as string, done: false };
+    },
+  };
+}
+
+async function startOurs(services: number, endpoints: number, upstreamPort: number) {
+  const child = spawn(
+    'taskset',
+    [
+      '-c',
+      CORE,
+      process.execPath,
+      '--expose-gc',
+      '--import',
+      'tsx',
+      import.meta.filename,
+      'serve',
+      String(services),
+      String(endpoints),
+      String(upstreamPort),
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const out = lines(child);
+  const { port } = JSON.parse((await out.next()).value);
+  return {
+    port: port as number,
+    memory: async () => {
+      child.stdin?.write('x');
+      return JSON.parse((await out.next()).value) as { rss: number; heap: number };
+    },
+    stop: async () => {
+      child.stdin?.end();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+async function startUnbound(dir: string, upstreamPort: number) {
+  const port = await freePort();
+  const data = Array.from(
+    { length: SERVICES },
+    (_, i) => `  local-data: "svc-${i}.ns-${i % 50}.svc.cluster.local. 30 IN A 10.96.${(i >> 8) & 255}.${i & 255}"`,
+  );
+  const conf = join(dir, 'unbound.conf');
+  await writeFile(
+    conf,
+    [
+      'server:',
+      `  interface: 127.0.0.1@${port}`,
+      '  num-threads: 1',
+      '  do-daemonize: no',
+      '  chroot: ""',
+      '  username: ""',
+      `  directory: "${dir}"`,
+      '  pidfile: ""',
+      '  use-syslog: no',
+      '  do-not-query-localhost: no',
+      '  module-config: "iterator"',
+      '  access-control: 127.0.0.0/8 allow',
+      '  local-zone: "cluster.local." static',
+      ...data,
+      'forward-zone:',
+      '  name: "example.test."',
+      `  forward-addr: 127.0.0.1@${upstreamPort}`,
+      'remote-control:',
+      '  control-enable: no',
+    ].join('\n'),
+  );
+  const child = spawn('taskset', ['-c', CORE, 'unbound', '-d', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Ready when it answers.
+  for (let i = 0; i < 100; i++) {
+    const r = await runDnsperf(port, join(dir, 'one.txt'), 1, 0).catch(() => undefined);
+    if (r && r.qps > 0 && r.lost === 0) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return { port, stop: () => child.kill('SIGTERM') };
+}
+
+interface PerfResult {
+  qps: number;
+  avgMs: number;
+  lost: number;
+  p99Ms?: number;
+}
+
+function runDnsperf(port: number, file: string, seconds: number, rate: number, verbose = false): Promise<PerfResult> {
+  const args = [
+    '-c',
+    DNSPERF_CORE,
+    'dnsperf',
+    '-s',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-d',
+    file,
+    '-l',
+    String(seconds),
+    '-c',
+    '1',
+    '-T',
+    '1',
+  ];
+  if (rate > 0) args.push('-Q', String(rate));
+  if (verbose) args.push('-v');
+  return new Promise((resolve, reject) => {
+    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const latencies: number[] = [];
+    let partial = '';
+    child.stdout.on('data', (d: Buffer) => {
+      const text = partial + d.toString();
+      const parts = text.split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) {
+        const m = verbose ? /^> \S+ .* ([\d.]+)$/.exec(line) : null;
+        if (m) latencies.push(Number(m[1]));
+        else out += `${line}\n`;
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', () => {
+      const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+      const avg = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+      const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      latencies.sort((a, b) => a - b);
+      const p99 = latencies.length ? latencies[Math.floor(latencies.length * 0.99)] * 1000 : undefined;
+      resolve({ qps, avgMs: avg * 1000, lost, p99Ms: p99 });
+    });
+  });
+}
+
+async function main() {
+  const seconds = Number(process.argv[2] ?? 10);
+  const dir = await mkdtemp(join(tmpdir(), 'svcnet-dns-bench-'));
+  const upstream = await startFakeUpstream();
+  const stops: (() => unknown)[] = [() => upstream.close()];
+  try {
+    const cluster = join(dir, 'cluster.txt');
+    await writeFile(cluster, `${Array.from({ length: SERVICES }, (_, i) => `svc-${i}.ns-${i % 50}.svc.cluster.local A`).join('\n')}\n`);
+    const external = join(dir, 'external.txt');
+    await writeFile(external, `${Array.from({ length: 100 }, (_, i) => `host-${i}.example.test A`).join('\n')}\n`);
+    await writeFile(join(dir, 'one.txt'), 'svc-1.ns-1.svc.cluster.local A\n');
+
+    const ours = await startOurs(SERVICES, 0, upstream.port);
+    stops.push(() => ours.stop());
+    const unbound = await startUnbound(dir, upstream.port);
+    stops.push(() => unbound.stop());
+
+    const rows: Record<string, string | number>[] = [];
+    for (const [label, file] of [
+      ['cluster names', cluster],
+      ['cached external names', external],
+    ] as const) {
+      for (const [server, port] of [
+        ['svcnet', ours.port],
+        ['unbound', unbound.port],
+      ] as const) {
+        await runDnsperf(port, file, 2, 0); // warm caches and the JIT
+        const r = await runDnsperf(port, file, seconds, 0);
+        const lat = await runDnsperf(port, file, 3, 10_000, true);
+        rows.push({
+          queries: label,
+          server,
+          QPS: Math.round(r.qps),
+          'avg latency (ms)': r.avgMs.toFixed(3),
+          'p99 at 10k QPS (ms)': lat.p99Ms?.toFixed(3) ?? '-',
+          lost: r.lost,
+        });
+      }
+    }
+    console.log(
+      `dnsperf -c 1 -T 1, ${seconds} s per run, each server pinned to one core (taskset -c ${CORE}), dnsperf on core ${DNSPERF_CORE}`,
+    );
+    console.table(rows);
+    for (const [a, b] of [
+      [0, 1],
+      [2, 3],
+    ]) {
+      console.log(`${rows[a].queries}: svcnet/unbound = ${((100 * Number(rows[a].QPS)) / Number(rows[b].QPS)).toFixed(0)}%`);
+    }
+    unbound.stop();
+    await ours.stop();
+    stops.length = 1;
+
+    // Memory: 10,000 Services with 10 endpoints each.
+    const big = await startOurs(10_000, 10, upstream.port);
+    const mem = await big.memory();
+    await big.stop();
+    console.log(
+      `memory with 10,000 Services and 100,000 endpoints: RSS ${(mem.rss / 2 ** 20).toFixed(0)} MB, heap used ${(mem.heap / 2 ** 20).toFixed(0)} MB`,
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
