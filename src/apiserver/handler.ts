@@ -5,6 +5,7 @@
  */
 import { badRequest, methodNotAllowed, notFound, StatusError } from '../api/errors.js';
 import type { KubeObject, WatchEvent } from '../api/meta.js';
+import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from '../api/protobuf/decode.js';
 import {
   AGGREGATED_DISCOVERY_CONTENT_TYPE,
   aggregatedCore,
@@ -72,9 +73,10 @@ export class ApiHandler {
   }
 
   private async route(req: ApiRequest): Promise<ApiResponse> {
+    // Typed clients (kubectl create service/deployment/configmap…) send protobuf bodies.
     const bodyType = (req.headers['content-type'] ?? '').split(';')[0].trim();
-    if (bodyType === 'application/vnd.kubernetes.protobuf') {
-      throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+    if (bodyType === PROTOBUF_CONTENT_TYPE && req.bodyBytes && req.bodyObject === undefined) {
+      req = { ...req, bodyObject: decodeProtobufObject(req.bodyBytes).object, body: undefined };
     }
     const path = req.path.length > 1 ? req.path.replace(/\/+$/, '') : req.path;
     switch (path) {
@@ -330,7 +332,7 @@ export class ApiHandler {
         const scale = toScale(current);
         const desired =
           method === 'PUT'
-            ? (JSON.parse(req.body ?? '{}') as KubeObject)
+            ? ((req.bodyObject as KubeObject | undefined) ?? (JSON.parse(req.body ?? '{}') as KubeObject))
             : patchObject(res, contentType, scale as unknown as KubeObject, req, { warnings: [], scale: true });
         const replicas = desired.spec?.replicas;
         if (typeof replicas !== 'number') throw badRequest('spec.replicas is required');

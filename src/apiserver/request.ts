@@ -13,6 +13,8 @@ export interface ApiRequest {
   headers: Record<string, string | undefined>;
   /** Raw body (JSON, YAML for apply patches). */
   body?: string;
+  /** The raw bytes, for binary bodies (protobuf). */
+  bodyBytes?: Buffer;
   /** Parsed body, when an in-process caller already has the object (skips JSON parsing). */
   bodyObject?: unknown;
   /** Authenticated user name. */

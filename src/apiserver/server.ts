@@ -37,14 +37,24 @@ function authenticate(req: IncomingMessage, tokens: Map<string, string>): string
   return tokens.get(h.slice(7).trim());
 }
 
-function toApiRequest(req: IncomingMessage, body: string | undefined, user: string | undefined): ApiRequest {
+function toApiRequest(req: IncomingMessage, raw: Buffer | undefined, user: string | undefined): ApiRequest {
   const url = new URL(req.url ?? '/', 'https://localhost');
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-  return { method: req.method ?? 'GET', path: decodeURI(url.pathname), query: url.searchParams, headers, body, user };
+  const binary = (headers['content-type'] ?? '').startsWith('application/vnd.kubernetes.protobuf');
+  const body = raw && !binary ? raw.toString('utf8') : undefined;
+  return {
+    method: req.method ?? 'GET',
+    path: decodeURI(url.pathname),
+    query: url.searchParams,
+    headers,
+    body,
+    bodyBytes: binary ? raw : undefined,
+    user,
+  };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -52,7 +62,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new Error('request body too large');
     chunks.push(c as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function warningHeader(warnings: string[] | undefined): Record<string, string[]> {

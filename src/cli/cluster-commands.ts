@@ -14,6 +14,7 @@ interface UpOptions {
   store: 'sqlite' | 'memory';
   serviceClusterIpRange: string;
   serviceNodePortRange: string;
+  simulatedNodes: string;
 }
 
 type ChildMessage = { type: 'ready'; info: RuntimeInfo } | { type: 'error'; message: string };
@@ -50,6 +51,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
       store: opts.store,
       serviceCIDR: opts.serviceClusterIpRange,
       nodePortRange: opts.serviceNodePortRange,
+      simulatedNodes: Number(opts.simulatedNodes),
       notify: (m: ChildMessage) => process.send?.(m),
     });
     return;
@@ -69,6 +71,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     opts.store,
   ];
   args.push('--service-cluster-ip-range', opts.serviceClusterIpRange, '--service-node-port-range', opts.serviceNodePortRange);
+  args.push('--simulated-nodes', opts.simulatedNodes);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log, 'ipc'] });
   const msg = await new Promise<ChildMessage>((resolve) => {
     child.once('message', (m) => resolve(m as ChildMessage));

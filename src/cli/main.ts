@@ -23,6 +23,7 @@ program
   .addOption(new Option('--store <kind>', 'storage backend').choices(['sqlite', 'memory']).default('sqlite'))
   .option('--service-cluster-ip-range <cidr>', 'CIDR for Service cluster IPs', '10.96.0.0/12')
   .option('--service-node-port-range <range>', 'port range for NodePort Services', '30000-32767')
+  .option('--simulated-nodes <n>', 'simulated nodes (kwok-like: pods become Running and Ready without processes)', '1')
   .action(upCommand);
 
 program

@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   store: 'sqlite' | 'memory';
   serviceCIDR: string;
   nodePortRange: string;
+  /** Simulated nodes (pods become Running without processes), until real node agents run. */
+  simulatedNodes?: number;
 }
 
 export interface ControlPlane {
@@ -58,7 +60,7 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   const client = new LocalClient(handler);
   await registry.bootstrap(client);
   const compactor = startCompactor(store);
-  const controllers = startControllers(client);
+  const controllers = startControllers(client, { simulatedNodes: opts.simulatedNodes });
   ready = true;
   return {
     server,
@@ -66,9 +68,9 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
     handler,
     client,
     store,
-    components: ['apiserver', ...controllers.names.map((n) => `${n}-controller`)],
+    components: ['apiserver', ...controllers.names],
     close: async () => {
-      controllers.stop();
+      await controllers.stop();
       compactor.stop();
       await running.close();
       registry.stop();
