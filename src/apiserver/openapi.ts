@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { TSchema } from '@sinclair/typebox';
-import { apiVersionOf, groupVersionPath, groupVersions, type ResourceInfo, type SubresourceInfo } from '../api/resources.js';
+import { groupVersionPath, groupVersions, type ResourceInfo, type SubresourceInfo } from '../api/resources.js';
 import { DeleteOptions, Status } from '../api/types/meta.js';
 import { INT_OR_STRING_ID, NAMED, QUANTITY_ID } from '../api/types/schema.js';
 

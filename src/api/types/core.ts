@@ -26,7 +26,8 @@ import {
 
 const V1 = 'io.k8s.api.core.v1';
 
-const protocol = (what: string) => Object.assign(oneOf(['SCTP', 'TCP', 'UDP'], `The IP protocol for this ${what}: TCP (default), UDP or SCTP.`), { default: 'TCP' });
+const protocol = (what: string) =>
+  Object.assign(oneOf(['SCTP', 'TCP', 'UDP'], `The IP protocol for this ${what}: TCP (default), UDP or SCTP.`), { default: 'TCP' });
 const resourceList = (description: string) => mapOf(Quantity, description);
 
 // ---------------------------------------------------------------------------------------------

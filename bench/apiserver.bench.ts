@@ -1,0 +1,158 @@
+/**
+ * API server benchmark over HTTPS against a real `svcnet up` (SQLite store):
+ * creates/s and updates/s at client concurrency 1 and 32, get latency, list latency of 10,000
+ * Services, watch delivery latency with 100 watchers, `svcnet up` time to the first kubectl answer,
+ * and RSS (idle and after the load).
+ *
+ *   node --import tsx bench/apiserver.bench.ts [--services 10000]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpClient } from '../src/client/http.js';
+import { R } from '../src/client/types.js';
+import { loadKubeconfig } from '../src/cluster/kubeconfig.js';
+
+const SVCNET = join(import.meta.dirname, '..', 'bin', 'svcnet.js');
+const argServices = process.argv.indexOf('--services');
+const N_SERVICES = argServices > 0 ? Number(process.argv[argServices + 1]) : 10_000;
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summary(samples: number[]): string {
+  const s = [...samples].sort((a, b) => a - b);
+  return `p50 ${pct(s, 50).toFixed(2)} ms, p99 ${pct(s, 99).toFixed(2)} ms`;
+}
+
+function rssMB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function runConcurrent(total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= total) return;
+        await op(i);
+      }
+    }),
+  );
+  return total / ((performance.now() - t0) / 1000);
+}
+
+function configMap(name: string, data = 'x') {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { key: data } };
+}
+
+function service(name: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'bench' },
+    spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+  };
+}
+
+const root = mkdtempSync(join(tmpdir(), 'svcnet-bench-'));
+const dataDir = join(root, 'data');
+const rows: [string, string][] = [];
+try {
+  // `svcnet up` until kubectl answers.
+  const t0 = performance.now();
+  execFileSync(process.execPath, [SVCNET, 'up', '--data-dir', dataDir, '--port', '0'], { stdio: 'ignore' });
+  const kc = join(dataDir, 'kubeconfig');
+  const r = spawnSync('kubectl', ['get', 'ns', 'default', '-o', 'name'], { env: { ...process.env, KUBECONFIG: kc, HOME: root } });
+  const upMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`kubectl failed: ${r.stderr}`);
+  rows.push(['svcnet up → first kubectl answer (fresh data dir, incl. kubectl start-up)', `${upMs.toFixed(0)} ms`]);
+  const upOnly: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    execFileSync(process.execPath, [SVCNET, 'down', '--data-dir', dataDir], { stdio: 'ignore' });
+    const t = performance.now();
+    execFileSync(process.execPath, [SVCNET, 'up', '--data-dir', dataDir, '--port', '0'], { stdio: 'ignore' });
+    upOnly.push(performance.now() - t);
+  }
+  rows.push([
+    'svcnet up (existing data dir), until it returns ready, median of 3',
+    `${[...upOnly].sort((a, b) => a - b)[1].toFixed(0)} ms`,
+  ]);
+
+  const pid = JSON.parse(readFileSync(join(dataDir, 'run.json'), 'utf8')).pid as number;
+  const creds = loadKubeconfig(kc);
+  const client = new HttpClient(creds);
+  await new Promise((res) => setTimeout(res, 1000));
+  rows.push(['RSS idle', `${rssMB(pid).toFixed(0)} MB`]);
+
+  for (const c of [1, 32]) {
+    const n = c === 1 ? 1000 : 4000;
+    const cps = await runConcurrent(n, c, (i) => client.create(R.configmaps, configMap(`cm-${c}-${i}`)));
+    rows.push([`creates/s (ConfigMaps), concurrency ${c}`, cps.toFixed(0)]);
+    const ups = await runConcurrent(n, c, (i) => client.update(R.configmaps, configMap(`cm-${c}-${i}`, 'y')));
+    rows.push([`updates/s (ConfigMaps), concurrency ${c}`, ups.toFixed(0)]);
+  }
+  const getLat: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const t = performance.now();
+    await client.get(R.configmaps, `cm-1-${i}`, 'default');
+    getLat.push(performance.now() - t);
+  }
+  rows.push(['get latency (concurrency 1)', summary(getLat)]);
+
+  await client.create(R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+  const sps = await runConcurrent(N_SERVICES, 32, (i) => client.create(R.services, service(`svc-${i}`)));
+  rows.push([`Service creates/s (with ClusterIP allocation), concurrency 32, ${N_SERVICES} Services`, sps.toFixed(0)]);
+  const listLat: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t = performance.now();
+    const l = await client.list(R.services, { namespace: 'bench' });
+    listLat.push(performance.now() - t);
+    if (l.items.length !== N_SERVICES) throw new Error(`listed ${l.items.length}`);
+  }
+  rows.push([`list of ${N_SERVICES} Services (JSON over HTTPS, incl. client parse)`, summary(listLat)]);
+
+  // Watch delivery: 100 watchers on ConfigMaps; each update's delivery latency is measured per watcher.
+  const watchers = await Promise.all(
+    Array.from({ length: 100 }, () => client.watch(R.configmaps, { namespace: 'watch', resourceVersion: undefined })),
+  );
+  await client.create(R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'watch' } });
+  const sentAt = new Map<string, number>();
+  const delivery: number[] = [];
+  const events = 200;
+  const done = Promise.all(
+    watchers.map(async (w) => {
+      let seen = 0;
+      for await (const ev of w) {
+        const name = (ev.object as { metadata: { name: string } }).metadata.name;
+        const t = sentAt.get(name);
+        if (t !== undefined) delivery.push(performance.now() - t);
+        if (++seen >= events) break;
+      }
+    }),
+  );
+  for (let i = 0; i < events; i++) {
+    const name = `w-${i}`;
+    sentAt.set(name, performance.now());
+    await client.create(R.configmaps, { ...configMap(name), metadata: { name, namespace: 'watch' } });
+    await new Promise((res) => setTimeout(res, 5));
+  }
+  await done;
+  for (const w of watchers) w.close();
+  rows.push([`watch delivery latency, 100 watchers × ${events} events`, summary(delivery)]);
+  rows.push(['RSS after the load', `${rssMB(pid).toFixed(0)} MB`]);
+  client.close();
+} finally {
+  spawnSync(process.execPath, [SVCNET, 'down', '--data-dir', dataDir], { stdio: 'ignore' });
+  rmSync(root, { recursive: true, force: true });
+}
+
+const w = Math.max(...rows.map(([k]) => k.length));
+console.log(`\nAPI server over HTTPS (svcnet up, SQLite store), ${new Date().toISOString()}`);
+for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
