@@ -1,0 +1,68 @@
+/**
+ * The agent's commands, for the lead's CLI to register: `svcnet agent …` (run a node agent
+ * against an API server from a kubeconfig) and the hidden `svcnet image <runner> …` that runs a
+ * builtin image's process inside a container.
+ */
+import type { Command } from 'commander';
+import { HttpClient } from '../client/http.js';
+import { loadKubeconfig } from '../cluster/kubeconfig.js';
+import { Agent } from './agent.js';
+import { runImage } from './images/main.js';
+
+export interface AgentCommandOptions {
+  kubeconfig?: string;
+  nodeName: string;
+  nodeIp: string;
+  podCidr: string;
+  stateDir: string;
+  nodeNetns?: string;
+  clusterDns: string;
+  clusterDomain: string;
+}
+
+/** Runs an agent until SIGINT/SIGTERM (then stops its pods and exits). */
+export async function agentCommand(options: AgentCommandOptions): Promise<void> {
+  const credentials = loadKubeconfig(options.kubeconfig);
+  const client = new HttpClient(credentials);
+  const log = (message: string) => process.stderr.write(`${new Date().toISOString()} agent ${options.nodeName}: ${message}\n`);
+  const agent = new Agent({
+    client,
+    nodeName: options.nodeName,
+    nodeIP: options.nodeIp,
+    podCIDR: options.podCidr,
+    stateDir: options.stateDir,
+    nodeNetns: options.nodeNetns,
+    dns: { nameservers: options.clusterDns.split(',').filter(Boolean), domain: options.clusterDomain },
+    imageCommand: [process.execPath, process.argv[1]!, 'image'],
+    log,
+  });
+  await agent.start();
+  log(`node registered, running pods bound to ${options.nodeName}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await agent.stop();
+}
+
+/** Adds `agent` and (hidden) `image` to the svcnet program. */
+export function registerAgentCommands(program: Command): void {
+  program
+    .command('agent')
+    .description('Run a node agent: register the node and run the pods bound to it as processes in network namespaces.')
+    .option('--kubeconfig <path>', 'kubeconfig of the API server')
+    .requiredOption('--node-name <name>', 'name of the Node to register')
+    .requiredOption('--node-ip <ip>', "the node's address (InternalIP)")
+    .requiredOption('--pod-cidr <cidr>', "the node's pod CIDR, e.g. 10.244.1.0/24")
+    .requiredOption('--state-dir <dir>', 'where pod files, logs and CNI state are kept')
+    .option('--node-netns <name>', 'name of the network namespace the agent runs in (pod namespaces are named under it)')
+    .option('--cluster-dns <ips>', 'cluster DNS server addresses, comma-separated', '10.96.0.10')
+    .option('--cluster-domain <domain>', 'cluster domain', 'cluster.local')
+    .action(agentCommand);
+  program
+    .command('image <runner> [args...]', { hidden: true })
+    .description("Run a builtin image's process (used inside containers).")
+    .allowUnknownOption()
+    .helpOption(false)
+    .action((runner: string, args: string[]) => runImage(runner, args));
+}

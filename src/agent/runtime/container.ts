@@ -1,0 +1,169 @@
+/**
+ * A container as a process: `nsenter --net=<pod netns>` then `unshare --mount --uts` into a mount
+ * and UTS namespace of its own, where an init script binds the pod's files and execs the
+ * container's command, so the process the agent holds is the container's main process. It leads
+ * its own process group, which is what stop signals are sent to. Its output goes to a CRI log file.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { CriLogWriter } from '../../streaming/logs.js';
+import { containerInitScript, type MountPlan } from './mounts.js';
+
+/** What one run of a container needs. */
+export interface ContainerLaunch {
+  argv: string[];
+  env: [string, string][];
+  netnsPath: string;
+  mounts: MountPlan;
+  hostname: string;
+  workingDir?: string;
+  /** CRI log file for this run. */
+  logPath: string;
+  /** Keep a stdin pipe open (container.stdin). */
+  stdin?: boolean;
+}
+
+/** How a container's run ended. */
+export interface ContainerExit {
+  exitCode: number;
+  /** Signal number, when a signal ended it. */
+  signal?: number;
+  finishedAt: Date;
+}
+
+/** The environment every container starts from, as an image's config would give it. */
+export const BASE_ENV: [string, string][] = [['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']];
+
+/** The argv the agent spawns for a container. */
+export function containerArgv(launch: Pick<ContainerLaunch, 'argv' | 'netnsPath' | 'mounts' | 'hostname' | 'workingDir'>): string[] {
+  const script = containerInitScript(launch.mounts, { hostname: launch.hostname, workingDir: launch.workingDir });
+  return [
+    'nsenter',
+    `--net=${launch.netnsPath}`,
+    '--',
+    'unshare',
+    '--mount',
+    '--uts',
+    '--propagation',
+    'private',
+    '--',
+    'sh',
+    '-c',
+    script,
+    'svcnet-init',
+    ...launch.argv,
+  ];
+}
+
+export class ContainerProcess {
+  /** `svcnet://<64 hex>`. */
+  readonly containerID: string;
+  readonly startedAt = new Date();
+  readonly child: ChildProcess;
+  readonly exited: Promise<ContainerExit>;
+  /** Resolves once the mounts are in place and the command is being exec'd (or the init failed). */
+  readonly initialized: Promise<void>;
+  private exit: ContainerExit | undefined;
+
+  constructor(launch: ContainerLaunch) {
+    this.containerID = `svcnet://${randomBytes(32).toString('hex')}`;
+    mkdirSync(dirname(launch.logPath), { recursive: true });
+    const log = new CriLogWriter(launch.logPath);
+    const [file, ...args] = containerArgv(launch);
+    const env = Object.fromEntries([...BASE_ENV, ['HOSTNAME', launch.hostname], ['HOME', '/root'], ...launch.env]);
+    this.child = spawn(file!, args, { env, detached: true, stdio: [launch.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] });
+    const initPipe = this.child.stdio[3] as Readable;
+    this.initialized = new Promise((resolve) => {
+      initPipe.once('data', () => resolve());
+      initPipe.once('close', () => resolve());
+      initPipe.once('error', () => resolve());
+    });
+    this.child.stdout!.on('data', (chunk: Buffer) => log.write('stdout', chunk));
+    this.child.stderr!.on('data', (chunk: Buffer) => log.write('stderr', chunk));
+    this.exited = new Promise((resolve) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (this.exit) return;
+        const signo = signal ? constants.signals[signal] : undefined;
+        this.exit = { exitCode: code ?? 128 + (signo ?? 0), signal: signo, finishedAt: new Date() };
+        void log.close().then(() => resolve(this.exit!));
+      };
+      this.child.on('error', (err) => {
+        log.write('stderr', `${err.message}\n`);
+        done(128, null);
+      });
+      this.child.on('close', done);
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Signals the container's process group (its main process and what it started). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.exit && this.child.pid) {
+      try {
+        process.kill(-this.child.pid, signal);
+      } catch {
+        this.child.kill(signal);
+      }
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  async stop(graceMs: number): Promise<ContainerExit> {
+    if (this.exit) return this.exit;
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), Math.max(0, graceMs));
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+      // Whatever the main process left behind in its group goes too.
+      this.signal('SIGKILL');
+    }
+  }
+}
+
+/** The argv that runs `command` inside a running container's namespaces, in its working directory. */
+export function execArgv(pid: number, command: readonly string[]): string[] {
+  return ['nsenter', '--target', String(pid), '--net', '--mount', '--uts', '--wd', '--', ...command];
+}
+
+/** The container's environment (its main process's), for commands exec'd into it. */
+export function processEnv(pid: number): Record<string, string> {
+  try {
+    const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+    return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  } catch {
+    return Object.fromEntries(BASE_ENV);
+  }
+}
+
+/** Runs a command in the container to completion (exec probes); resolves with its exit code, -1 on timeout. */
+export function execInContainer(pid: number, command: readonly string[], timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const [file, ...args] = execArgv(pid, command);
+    const child = spawn(file!, args, { env: processEnv(pid), stdio: 'ignore' });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(-1);
+    }, timeoutMs);
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve(127);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? -1);
+    });
+  });
+}
