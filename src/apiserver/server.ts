@@ -16,7 +16,8 @@ const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
 const MAX_BODY = 3 * 1024 * 1024; // kube-apiserver's request size limit
 
 export interface ServerOptions {
-  host: string;
+  /** Address(es) to listen on; every address gets the same port. */
+  host: string | string[];
   port: number;
   tls: { cert: string; key: string };
   /** token → user name */
@@ -26,7 +27,7 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
-  server: Server;
+  servers: Server[];
   port: number;
   close(): Promise<void>;
 }
@@ -114,12 +115,6 @@ export async function writeResponse(res: ServerResponse, r: ApiResponse): Promis
 }
 
 export async function startServer(handler: ApiHandler, opts: ServerOptions): Promise<RunningServer> {
-  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, keepAliveTimeout: 120_000 }, (req, res) => {
-    void serve(req, res);
-  });
-  server.headersTimeout = 60_000;
-  server.requestTimeout = 0; // watches are long-lived
-
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let apiRes: ApiResponse;
     try {
@@ -142,30 +137,49 @@ export async function startServer(handler: ApiHandler, opts: ServerOptions): Pro
     }
   }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const user = authenticate(req, opts.tokens);
     if (!user || !opts.onUpgrade) {
       socket.end(`HTTP/1.1 ${user ? 400 : 401} ${user ? 'Bad Request' : 'Unauthorized'}\r\nConnection: close\r\n\r\n`);
       return;
     }
     opts.onUpgrade(toApiRequest(req, undefined, user), socket, head, req);
-  });
+  }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  // One listener per address (e.g. loopback for the user, the node bridge for agents), all on one port.
+  const hosts = Array.isArray(opts.host) ? opts.host : [opts.host];
+  const servers: Server[] = [];
+  let port = opts.port;
+  for (const host of hosts) {
+    const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, keepAliveTimeout: 120_000 }, (req, res) => {
+      void serve(req, res);
     });
-  });
-  const port = (server.address() as AddressInfo).port;
+    server.headersTimeout = 60_000;
+    server.requestTimeout = 0; // watches are long-lived
+    server.on('upgrade', onUpgrade);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    port = (server.address() as AddressInfo).port;
+    servers.push(server);
+  }
   return {
-    server,
+    servers,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      );
+    },
   };
 }

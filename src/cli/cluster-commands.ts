@@ -14,7 +14,8 @@ interface UpOptions {
   store: 'sqlite' | 'memory';
   serviceClusterIpRange: string;
   serviceNodePortRange: string;
-  simulatedNodes: string;
+  simulatedNodes?: string;
+  nodes: string;
 }
 
 type ChildMessage = { type: 'ready'; info: RuntimeInfo } | { type: 'error'; message: string };
@@ -51,7 +52,8 @@ export async function upCommand(opts: UpOptions): Promise<void> {
       store: opts.store,
       serviceCIDR: opts.serviceClusterIpRange,
       nodePortRange: opts.serviceNodePortRange,
-      simulatedNodes: Number(opts.simulatedNodes),
+      nodes: Number(opts.nodes),
+      simulatedNodes: opts.simulatedNodes !== undefined ? Number(opts.simulatedNodes) : Number(opts.nodes) > 0 ? 0 : 1,
       notify: (m: ChildMessage) => process.send?.(m),
     });
     return;
@@ -71,7 +73,8 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     opts.store,
   ];
   args.push('--service-cluster-ip-range', opts.serviceClusterIpRange, '--service-node-port-range', opts.serviceNodePortRange);
-  args.push('--simulated-nodes', opts.simulatedNodes);
+  args.push('--nodes', opts.nodes);
+  if (opts.simulatedNodes !== undefined) args.push('--simulated-nodes', opts.simulatedNodes);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log, 'ipc'] });
   const msg = await new Promise<ChildMessage>((resolve) => {
     child.once('message', (m) => resolve(m as ChildMessage));

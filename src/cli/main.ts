@@ -2,6 +2,7 @@
  * The `svcnet` command: argument parsing only; the work happens in cluster/, proxy/, dns/, agent/.
  */
 import { Command, Option } from 'commander';
+import { registerAgentCommands } from '../agent/cli.js';
 import { downCommand, statusCommand, upCommand } from './cluster-commands.js';
 
 const program = new Command();
@@ -23,7 +24,11 @@ program
   .addOption(new Option('--store <kind>', 'storage backend').choices(['sqlite', 'memory']).default('sqlite'))
   .option('--service-cluster-ip-range <cidr>', 'CIDR for Service cluster IPs', '10.96.0.0/12')
   .option('--service-node-port-range <range>', 'port range for NodePort Services', '30000-32767')
-  .option('--simulated-nodes <n>', 'simulated nodes (kwok-like: pods become Running and Ready without processes)', '1')
+  .option('--nodes <n>', 'real nodes: network namespaces on the svcnet0 bridge, pods as processes (needs root)', '0')
+  .option(
+    '--simulated-nodes <n>',
+    'simulated nodes (kwok-like: pods become Running and Ready without processes); default 1 without --nodes',
+  )
   .action(upCommand);
 
 program
@@ -37,5 +42,7 @@ program
   .description('Say whether a local cluster runs, where, and what it runs.')
   .option('--data-dir <dir>', "the cluster's data directory", undefined)
   .action(statusCommand);
+
+registerAgentCommands(program);
 
 await program.parseAsync(process.argv);

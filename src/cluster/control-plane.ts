@@ -11,6 +11,7 @@ import { startControllers } from '../controllers/manager.js';
 import { openStore, startCompactor } from '../storage/index.js';
 import type { Store } from '../storage/types.js';
 import { writeKubeconfig } from './kubeconfig.js';
+import { createNodeNetwork, killLeftoverAgents, type RealNodes, startAgents } from './nodes.js';
 import { ensurePki, newToken } from './pki.js';
 import type { RuntimeInfo, StateDir } from './state-dir.js';
 
@@ -20,8 +21,10 @@ export interface ControlPlaneOptions {
   store: 'sqlite' | 'memory';
   serviceCIDR: string;
   nodePortRange: string;
-  /** Simulated nodes (pods become Running without processes), until real node agents run. */
+  /** Simulated nodes (pods become Running without processes). */
   simulatedNodes?: number;
+  /** Real nodes: network namespaces on the svcnet0 bridge, each running an agent (needs root). */
+  nodes?: number;
 }
 
 export interface ControlPlane {
@@ -31,6 +34,7 @@ export interface ControlPlane {
   client: LocalClient;
   store: Store;
   components: string[];
+  agentPids(): number[];
   close(): Promise<void>;
 }
 
@@ -45,7 +49,10 @@ function adminToken(sd: StateDir): string {
 
 export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions): Promise<ControlPlane> {
   sd.ensure();
-  const pki = await ensurePki(sd.path('pki'), { sans: { ips: [opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host, '10.96.0.1'] } });
+  // Real nodes reach the API server on the bridge address, so the network comes first.
+  const plan = opts.nodes ? await createNodeNetwork(opts.nodes) : undefined;
+  const hosts = plan ? [opts.host, plan.gateway] : [opts.host];
+  const pki = await ensurePki(sd.path('pki'), { sans: { ips: [...hosts.filter((h) => h !== '0.0.0.0'), '10.96.0.1'] } });
   const token = adminToken(sd);
   const store = await openStore(opts.store === 'memory' ? { kind: 'memory' } : { kind: 'sqlite', path: sd.database });
   const registry = new Registry(store, { serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange });
@@ -53,7 +60,7 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   let ready = false;
   const handler = new ApiHandler(registry, { serverAddress: `${opts.host}:${opts.port}`, isReady: () => ready });
   const tokens = new Map([[token, 'svcnet-admin']]);
-  const running = await startServer(handler, { host: opts.host, port: opts.port, tls: { cert: pki.certPem, key: pki.keyPem }, tokens });
+  const running = await startServer(handler, { host: hosts, port: opts.port, tls: { cert: pki.certPem, key: pki.keyPem }, tokens });
   const connectHost = opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
   const server = `https://${connectHost}:${running.port}`;
   writeKubeconfig(sd.kubeconfig, { server, caPem: pki.caCertPem, token });
@@ -61,6 +68,12 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   await registry.bootstrap(client);
   const compactor = startCompactor(store);
   const controllers = startControllers(client, { simulatedNodes: opts.simulatedNodes });
+  let nodes: RealNodes | undefined;
+  if (plan) {
+    nodes = startAgents(sd, plan, `https://${plan.gateway}:${running.port}`, pki.caCertPem);
+    for (const [t, user] of nodes.tokens) tokens.set(t, user);
+    await registry.publishApiServerEndpoint(client, plan.gateway, running.port);
+  }
   ready = true;
   return {
     server,
@@ -68,8 +81,10 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
     handler,
     client,
     store,
-    components: ['apiserver', ...controllers.names],
+    components: ['apiserver', ...controllers.names, ...(plan ? plan.nodes.map((n) => `agent(${n.name} ${n.ip})`) : [])],
+    agentPids: () => nodes?.agentPids() ?? [],
     close: async () => {
+      await nodes?.stop();
       await controllers.stop();
       compactor.stop();
       await running.close();
@@ -84,6 +99,7 @@ export async function runForeground(
   sd: StateDir,
   opts: ControlPlaneOptions & { notify: (m: { type: 'ready'; info: RuntimeInfo } | { type: 'error'; message: string }) => void },
 ): Promise<void> {
+  killLeftoverAgents(sd.readRuntime()?.agents);
   let cp: ControlPlane;
   try {
     cp = await startControlPlane(sd, opts);
@@ -96,7 +112,13 @@ export async function runForeground(
     process.stderr.write(`svcnet: ${message}\n`);
     process.exit(1);
   }
-  const info: RuntimeInfo = { pid: process.pid, server: cp.server, startedAt: new Date().toISOString(), components: cp.components };
+  const info: RuntimeInfo = {
+    pid: process.pid,
+    server: cp.server,
+    startedAt: new Date().toISOString(),
+    components: cp.components,
+    agents: cp.agentPids(),
+  };
   sd.writeRuntime(info);
   process.stderr.write(`svcnet: API server listening on ${cp.server}\n`);
   opts.notify({ type: 'ready', info });

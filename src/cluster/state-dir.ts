@@ -12,6 +12,8 @@ export interface RuntimeInfo {
   server: string;
   startedAt: string;
   components: string[];
+  /** Pids of node agents, so a crashed run's agents can be found and stopped. */
+  agents?: number[];
 }
 
 export class StateDir {

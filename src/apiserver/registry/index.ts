@@ -150,6 +150,10 @@ export class Registry {
     this.services.stopRepairLoop();
   }
 
+  publishApiServerEndpoint(client: Client, ip: string, port: number): Promise<void> {
+    return publishApiServerEndpointImpl(client, ip, port);
+  }
+
   /** Objects every cluster has. Idempotent: runs at every start. */
   async bootstrap(client: Client): Promise<void> {
     for (const name of DEFAULT_NAMESPACES) {
@@ -186,6 +190,39 @@ export class Registry {
         ],
       },
     });
+  }
+}
+
+/**
+ * The `kubernetes` Service's endpoints: where the API server is reachable from pods (kube-apiserver's
+ * endpoint reconciler writes these itself).
+ */
+export async function publishApiServerEndpointImpl(client: Client, ip: string, port: number): Promise<void> {
+  const body = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
+  };
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+    ports: [{ name: 'https', port, protocol: 'TCP' }],
+  };
+  for (const [gvr, obj] of [
+    [R.endpoints, body],
+    [R.endpointslices, slice],
+  ] as const) {
+    try {
+      const cur = await client.get(gvr, 'kubernetes', 'default');
+      await client.update(gvr, { ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion } } as KubeObject);
+    } catch (e) {
+      if (!(e instanceof StatusError && e.code === 404)) throw e;
+      await client.create(gvr, obj as KubeObject);
+    }
   }
 }
 

@@ -1,0 +1,110 @@
+/**
+ * Real nodes for `svcnet up --nodes N`: the svcnet0 bridge and one network namespace per node
+ * (topology.ts), and in each a `svcnet agent` process that talks to the API server over HTTPS
+ * with its own token, exactly as it would from another machine.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeKubeconfig } from './kubeconfig.js';
+import { netnsPath } from './netns.js';
+import { newToken } from './pki.js';
+import type { StateDir } from './state-dir.js';
+import { processAlive } from './state-dir.js';
+import { createTopology, destroyTopology, type NodePlan, type TopologyPlan } from './topology.js';
+
+export interface RealNodes {
+  plan: TopologyPlan;
+  /** token → user, for the API server's authenticator. */
+  tokens: Map<string, string>;
+  agentPids(): number[];
+  stop(): Promise<void>;
+}
+
+function nodeToken(sd: StateDir, node: string): string {
+  const file = sd.path('pki', `${node}.token`);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const t = newToken();
+  writeFileSync(file, `${t}\n`, { mode: 0o600 });
+  return t;
+}
+
+/** Kills agents a crashed run left behind (their pids are in run.json's `agents`). */
+export function killLeftoverAgents(pids: number[] | undefined): void {
+  for (const pid of pids ?? []) {
+    if (processAlive(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** Creates the network (after removing what a crashed run left) — before the API server listens on the bridge. */
+export async function createNodeNetwork(count: number): Promise<TopologyPlan> {
+  await destroyTopology();
+  return createTopology({ nodes: count });
+}
+
+/** Starts one agent per node, inside the node's network namespace. */
+export function startAgents(sd: StateDir, plan: TopologyPlan, apiServer: string, caPem: string): RealNodes {
+  const tokens = new Map<string, string>();
+  const children: ChildProcess[] = [];
+  for (const node of plan.nodes) {
+    const token = nodeToken(sd, node.name);
+    tokens.set(token, `system:node:${node.name}`);
+    const dir = sd.path('nodes', node.name);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const kubeconfig = `${dir}/kubeconfig`;
+    writeKubeconfig(kubeconfig, { server: apiServer, caPem, token, userName: `system:node:${node.name}` });
+    children.push(spawnAgent(sd, node, dir, kubeconfig));
+  }
+  return {
+    plan,
+    tokens,
+    agentPids: () => children.map((c) => c.pid!).filter(Boolean),
+    stop: async () => {
+      await Promise.all(children.map((c) => stopChild(c, 20_000)));
+      await destroyTopology();
+    },
+  };
+}
+
+function spawnAgent(sd: StateDir, node: NodePlan, dir: string, kubeconfig: string): ChildProcess {
+  const log = openSync(sd.path('logs', `${node.name}.log`), 'a');
+  // nsenter (not `ip netns exec`): the agent must share the host's mount namespace so the pod
+  // namespaces it adds under /var/run/netns are visible to `svcnet down` and node shells.
+  const argv = [
+    `--net=${netnsPath(node.netns)}`,
+    '--',
+    process.execPath,
+    process.argv[1],
+    'agent',
+    '--node-name',
+    node.name,
+    '--node-ip',
+    node.ip,
+    '--pod-cidr',
+    node.podCIDR,
+    '--node-netns',
+    node.netns,
+    '--state-dir',
+    dir,
+    '--kubeconfig',
+    kubeconfig,
+  ];
+  return spawn('nsenter', argv, { stdio: ['ignore', log, log] });
+}
+
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
