@@ -1,0 +1,46 @@
+/**
+ * `svcnet up --nodes 2` for real, inside a sandbox (its own network, mount and pid namespaces):
+ * node namespaces on svcnet0, agents, real pods spread over the nodes, reachable from the host,
+ * and `svcnet down` removes every namespace and link it made.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runInSandbox } from '../helpers/sandbox.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const SCRIPT = `
+set -e
+cd "$1"
+DATA=$(mktemp -d)
+export KUBECONFIG=$DATA/kubeconfig HOME=$DATA
+node bin/svcnet.js up --nodes 2 --data-dir $DATA --port 0 >/dev/null
+ready() { kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready ' || true; }
+for i in $(seq 1 100); do [ "$(ready)" = 2 ] && break; sleep 0.1; done
+echo "nodes: $(ready)"
+kubectl apply -f examples/deploy-nginx.yaml >/dev/null
+kubectl rollout status deploy/webui --timeout=60s >/dev/null
+echo "spread: $(kubectl get pods -o jsonpath='{range .items[*]}{.spec.nodeName}{"\\n"}{end}' | sort -u | tr '\\n' ' ')"
+for IP in $(kubectl get pods -o jsonpath='{.items[*].status.podIP}'); do
+  for i in $(seq 1 50); do curl -s -m 2 http://$IP/ | grep -q 'Welcome to nginx' && break; sleep 0.1; done
+  curl -s -m 2 http://$IP/ | grep -o '<title>[^<]*</title>' | sed "s|^|$IP |"
+done
+echo "kubernetes endpoints: $(kubectl get ep kubernetes -o jsonpath='{.subsets[0].addresses[0].ip}')"
+node bin/svcnet.js down --data-dir $DATA >/dev/null
+echo "netns left: $(ip netns list | wc -l)"
+echo "links left: $(ip -o link | grep -vc ': lo:')"
+`;
+
+test('svcnet up --nodes 2 runs real pods on two nodes and down removes everything', async () => {
+  const r = await runInSandbox(SCRIPT, [ROOT], { timeoutMs: 150_000 });
+  assert.equal(r.code, 0, `script failed:\n${r.stdout}\n${r.stderr}`);
+  const out = r.stdout;
+  assert.match(out, /^nodes: 2$/m);
+  assert.match(out, /^spread: node-1 node-2 $/m);
+  const titles = out.match(/^10\.244\.\d+\.\d+ <title>Welcome to nginx!<\/title>$/gm) ?? [];
+  assert.equal(titles.length, 3, out);
+  assert.match(out, /^kubernetes endpoints: 172\.18\.0\.1$/m);
+  assert.match(out, /^netns left: 0$/m);
+  assert.match(out, /^links left: 0$/m);
+});
