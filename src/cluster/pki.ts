@@ -210,7 +210,9 @@ let x509Lib: Promise<typeof X509> | undefined;
 function loadX509(): Promise<typeof X509> {
   x509Lib ??= (async () => {
     installReflectMetadata();
-    const lib = await import('@peculiar/x509');
+    const mod = await import('@peculiar/x509');
+    // Bundled, the CommonJS module's exports may sit under `default`.
+    const lib = (mod.cryptoProvider ? mod : (mod as unknown as { default: typeof X509 }).default) as typeof X509;
     lib.cryptoProvider.set(webcrypto as unknown as Crypto);
     return lib;
   })();
