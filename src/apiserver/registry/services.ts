@@ -8,7 +8,7 @@
 import { NodePortAllocator } from '../../allocator/node-port.js';
 import { AllocatorRepair } from '../../allocator/repair.js';
 import { nthAddress, ServiceIPAllocator } from '../../allocator/service-ip.js';
-import { allocateService, normalizeClusterIPs, patchAllocatedValues } from '../../allocator/transaction.js';
+import { allocateService, dropTypeDependentFields, normalizeClusterIPs, patchAllocatedValues } from '../../allocator/transaction.js';
 import type { KubeObject } from '../../api/meta.js';
 import type { Service } from '../../api/types/index.js';
 import type { Strategy } from './strategy.js';
@@ -40,6 +40,8 @@ export class ServiceAllocation {
         // Fields the client may omit on update keep their allocated values (kube's PatchAllocatedValues).
         normalizeClusterIPs(obj as Service, old as Service);
         patchAllocatedValues(obj as Service, old as Service);
+        // A type change drops what only the old type used (nodePorts, healthCheckNodePort…), as kube's strategy does.
+        dropTypeDependentFields(obj as Service, old as Service);
       },
       beforeWrite: (obj, old) => allocateService(this, obj as Service, old as Service | undefined),
       afterDelete: (obj: KubeObject) => allocateService(this, undefined, obj as Service).commit(),
