@@ -3,7 +3,7 @@
  * scheduler's roles) on one client with shared informers, and stops them together.
  */
 import type { Client } from '../client/types.js';
-import { SharedInformers } from './controller.js';
+import { type RunningController, SharedInformers } from './controller.js';
 import { startDeploymentController } from './deployment/controller.js';
 import { startEndpointsController } from './endpoints/index.js';
 import { startEndpointSliceController } from './endpointslice/index.js';
@@ -13,10 +13,6 @@ import { startNamespaceController } from './namespace/index.js';
 import { startReplicaSetController } from './replicaset/controller.js';
 import { startScheduler } from './scheduler/scheduler.js';
 import { startSimulatedNodes } from './simnode/simnode.js';
-
-interface Running {
-  stop(): void | Promise<void>;
-}
 
 export interface ControllerManagerOptions {
   /** Simulated (kwok-like) nodes to register: pods on them run without processes. */
@@ -28,17 +24,19 @@ export interface ControllerManager {
   stop(): Promise<void>;
 }
 
+/** Starts every controller on one set of informers: one list+watch per resource for all of them. */
 export function startControllers(client: Client, opts: ControllerManagerOptions = {}): ControllerManager {
   const informers = new SharedInformers(client);
-  const running: [string, Running][] = [
-    ['endpointslice-controller', startEndpointSliceController(client)],
-    ['endpoints-controller', startEndpointsController(client)],
-    ['endpointslicemirroring-controller', startEndpointSliceMirroringController(client)],
-    ['garbage-collector', startGarbageCollector(client)],
-    ['namespace-controller', startNamespaceController(client)],
-    ['replicaset-controller', startReplicaSetController(client, { informers })],
-    ['deployment-controller', startDeploymentController(client, { informers })],
-    ['scheduler', startScheduler(client, { informers })],
+  const shared = { informers };
+  const running: [string, RunningController][] = [
+    ['endpointslice-controller', startEndpointSliceController(client, shared)],
+    ['endpoints-controller', startEndpointsController(client, shared)],
+    ['endpointslicemirroring-controller', startEndpointSliceMirroringController(client, shared)],
+    ['garbage-collector', startGarbageCollector(client, shared)],
+    ['namespace-controller', startNamespaceController(client, shared)],
+    ['replicaset-controller', startReplicaSetController(client, shared)],
+    ['deployment-controller', startDeploymentController(client, shared)],
+    ['scheduler', startScheduler(client, shared)],
   ];
   if (opts.simulatedNodes) {
     running.push([`simulated-nodes(${opts.simulatedNodes})`, startSimulatedNodes(client, { count: opts.simulatedNodes, informers })]);
@@ -47,7 +45,7 @@ export function startControllers(client: Client, opts: ControllerManagerOptions 
     names: running.map(([n]) => n),
     stop: async () => {
       await Promise.all(running.map(([, c]) => c.stop()));
-      informers.factory.stop();
+      informers.stop();
     },
   };
 }

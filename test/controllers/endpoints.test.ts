@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KubeObject } from '../../src/api/meta.js';
 import { R } from '../../src/client/types.js';
+import { SharedInformers } from '../../src/controllers/controller.js';
 import { startEndpointsController } from '../../src/controllers/endpoints/index.js';
 import { startEndpointSliceController } from '../../src/controllers/endpointslice/index.js';
 import { startEndpointSliceMirroringController } from '../../src/controllers/endpointslicemirroring/index.js';
@@ -30,7 +31,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 
 describe('endpoint controllers', () => {
   let api: TestApiServer;
-  const stops: (() => void)[] = [];
+  const stops: (() => Promise<void>)[] = [];
   const ns = 'default';
 
   before(async () => {
@@ -40,16 +41,19 @@ describe('endpoint controllers', () => {
       kind: 'Node',
       metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'zone-a' } },
     });
+    // One set of informers for the three, as the controller manager runs them.
+    const informers = new SharedInformers(api.client);
     const controllers = [
-      startEndpointSliceController(api.client),
-      startEndpointsController(api.client),
-      startEndpointSliceMirroringController(api.client),
+      startEndpointSliceController(api.client, { informers }),
+      startEndpointsController(api.client, { informers }),
+      startEndpointSliceMirroringController(api.client, { informers }),
     ];
     for (const c of controllers) stops.push(() => c.stop());
-    await Promise.all(controllers.map((c) => c.synced));
+    stops.push(async () => informers.stop());
+    await Promise.all(controllers.map((c) => c.ready));
   });
   after(async () => {
-    for (const s of stops) s();
+    for (const s of stops) await s();
     await api.close();
   });
 

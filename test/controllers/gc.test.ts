@@ -18,17 +18,17 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 
 describe('garbage collector', () => {
   let api: TestApiServer;
-  let stop: () => void;
+  let stop: () => Promise<void>;
   const ns = 'default';
 
   before(async () => {
     api = await startTestApiServer();
     const gc = startGarbageCollector(api.client);
     stop = () => gc.stop();
-    await gc.synced;
+    await gc.ready;
   });
   after(async () => {
-    stop();
+    await stop();
     await api.close();
   });
 

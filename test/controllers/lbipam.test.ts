@@ -24,11 +24,11 @@ const ingressOf = async (name: string) => (await api.client.get<KubeObject>(R.se
 before(async () => {
   api = await startTestApiServer();
   ipam = startLoadBalancerIPAM(api.client, { pool: '172.18.255.200-172.18.255.201' });
-  await ipam.synced;
+  await ipam.ready;
 });
 
 after(async () => {
-  ipam.stop();
+  await ipam.stop();
   await api.close();
 });
 

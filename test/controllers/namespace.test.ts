@@ -17,16 +17,16 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 
 describe('namespace controller', () => {
   let api: TestApiServer;
-  let stop: () => void;
+  let stop: () => Promise<void>;
 
   before(async () => {
     api = await startTestApiServer();
     const c = startNamespaceController(api.client, { recheckMs: 20 });
     stop = () => c.stop();
-    await c.synced;
+    await c.ready;
   });
   after(async () => {
-    stop();
+    await stop();
     await api.close();
   });
 

@@ -6,18 +6,23 @@
  * conditions `kubectl rollout status` reads. Rollback is a template change (kubectl rollout undo
  * copies an old ReplicaSet's template), so it needs nothing special here.
  */
-import { StatusError } from '../../api/errors.js';
-import { labelSelectorAsSelector, matches, type Selector } from '../../api/labels.js';
+import { matches } from '../../api/labels.js';
 import { objectKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
+import { WorkQueue } from '../../client/workqueue.js';
 import {
+  claimDependents,
   controllerRefOf,
+  ignoreNotFound,
+  isStatus,
   newControllerRef,
+  onEveryChange,
   type PodLike,
   type RunningController,
+  resolveControllerRef,
+  runController,
   SharedInformers,
-  startWorkers,
-  WorkQueue,
+  selectorOf,
 } from '../controller.js';
 import { EventRecorder } from '../events.js';
 import {
@@ -63,6 +68,7 @@ import {
 
 const KIND = 'Deployment';
 const API_VERSION = 'apps/v1';
+const OWNER_KIND = { gvr: R.deployments, apiVersion: API_VERSION, kind: KIND };
 
 export interface DeploymentControllerOptions {
   informers?: SharedInformers;
@@ -72,12 +78,10 @@ export interface DeploymentControllerOptions {
   onError?: (key: string, err: unknown) => void;
 }
 
-const isStatus = (e: unknown, ...codes: number[]) => e instanceof StatusError && codes.includes(e.code);
 const withKind = (d: Obj): Obj => ({ ...d, apiVersion: API_VERSION, kind: KIND });
 const rsWithKind = (rs: Obj): Obj => ({ ...rs, apiVersion: API_VERSION, kind: 'ReplicaSet' });
 
 export function startDeploymentController(client: Client, opts: DeploymentControllerOptions = {}): RunningController {
-  const ownInformers = !opts.informers;
   const informers = opts.informers ?? new SharedInformers(client);
   const recorder = opts.recorder ?? new EventRecorder(client, { component: 'deployment-controller' });
   const clock = opts.clock ?? Date.now;
@@ -86,20 +90,8 @@ export function startDeploymentController(client: Client, opts: DeploymentContro
   const pods = informers.for<PodLike>(R.pods);
   const queue = new WorkQueue();
 
-  const selectorOf = (d: Obj): Selector => {
-    try {
-      return labelSelectorAsSelector(d.spec?.selector);
-    } catch {
-      return { requirements: [], nothing: true };
-    }
-  };
   const enqueue = (d: Obj) => queue.add(objectKey(d));
-  const ownerOf = (rs: Obj): Obj | undefined => {
-    const ref = controllerRefOf(rs);
-    if (!ref || ref.kind !== KIND) return undefined;
-    const d = deployments.get(`${rs.metadata.namespace}/${ref.name}`);
-    return d && d.metadata.uid === ref.uid ? d : undefined;
-  };
+  const ownerOf = (rs: Obj) => resolveControllerRef(rs, KIND, deployments);
   const deploymentsMatching = (rs: Obj) =>
     deployments.list(rs.metadata.namespace).filter((d) => matches(selectorOf(d), rs.metadata.labels));
   const rsChanged = (rs: Obj) => {
@@ -108,7 +100,7 @@ export function startDeploymentController(client: Client, opts: DeploymentContro
     if (!controllerRefOf(rs)) for (const d of deploymentsMatching(rs)) enqueue(d);
   };
 
-  deployments.addHandlers({ add: enqueue, update: (_o, cur) => enqueue(cur), delete: enqueue });
+  deployments.addHandlers(onEveryChange(enqueue));
   replicaSets.addHandlers({
     add: rsChanged,
     update: (old, cur) => {
@@ -133,55 +125,8 @@ export function startDeploymentController(client: Client, opts: DeploymentContro
   // Ownership
 
   /** ClaimReplicaSets: adopt matching orphans, release owned sets that stopped matching. */
-  async function claimReplicaSets(d: Obj): Promise<Obj[]> {
-    const selector = selectorOf(d);
-    const uid = d.metadata.uid;
-    const out: Obj[] = [];
-    let canAdopt: boolean | undefined;
-    for (const rs of replicaSets.list(d.metadata.namespace)) {
-      const ref = controllerRefOf(rs);
-      const match = matches(selector, rs.metadata.labels);
-      if (ref) {
-        if (ref.uid !== uid) continue;
-        if (match) out.push(rs);
-        else if (!d.metadata.deletionTimestamp) {
-          await client
-            .patch(
-              R.replicasets,
-              rs.metadata.name ?? '',
-              'strategic',
-              { metadata: { ownerReferences: [{ $patch: 'delete', uid }], uid: rs.metadata.uid } },
-              { namespace: rs.metadata.namespace },
-            )
-            .catch((e) => {
-              if (!isStatus(e, 404)) throw e;
-            });
-        }
-        continue;
-      }
-      if (!match || d.metadata.deletionTimestamp || rs.metadata.deletionTimestamp) continue;
-      if (canAdopt === undefined) {
-        const fresh = await client.get(R.deployments, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);
-        canAdopt = !!fresh && fresh.metadata.uid === uid && !fresh.metadata.deletionTimestamp;
-      }
-      if (!canAdopt) continue;
-      try {
-        const ownerReferences = [...(rs.metadata.ownerReferences ?? []), newControllerRef(d, API_VERSION, KIND)];
-        out.push(
-          await client.patch<Obj>(
-            R.replicasets,
-            rs.metadata.name ?? '',
-            'strategic',
-            { metadata: { ownerReferences, uid: rs.metadata.uid } },
-            { namespace: rs.metadata.namespace },
-          ),
-        );
-      } catch (e) {
-        if (!isStatus(e, 404)) throw e;
-      }
-    }
-    return out;
-  }
+  const claimReplicaSets = (d: Obj) =>
+    claimDependents(client, d, OWNER_KIND, R.replicasets, selectorOf(d), replicaSets.list(d.metadata.namespace));
 
   // ---------------------------------------------------------------------------------------------
   // Writes
@@ -386,9 +331,7 @@ export function startDeploymentController(client: Client, opts: DeploymentContro
     for (const rs of cleanable.slice(0, diff)) {
       if ((rs.status?.replicas ?? 0) !== 0 || replicasOf(rs) !== 0 || (rs.metadata.generation ?? 0) > (rs.status?.observedGeneration ?? 0))
         continue;
-      await client.delete(R.replicasets, rs.metadata.name ?? '', { namespace: rs.metadata.namespace }).catch((e) => {
-        if (!isStatus(e, 404)) throw e;
-      });
+      await ignoreNotFound(client.delete(R.replicasets, rs.metadata.name ?? '', { namespace: rs.metadata.namespace }));
     }
   }
 
@@ -572,29 +515,21 @@ export function startDeploymentController(client: Client, opts: DeploymentContro
     return rolloutRolling(d, rsList);
   }
 
-  let workersDone: Promise<void> = Promise.resolve();
-  const ready = Promise.all([deployments.synced, replicaSets.synced, pods.synced]).then(() => {
-    workersDone = startWorkers(
-      queue,
-      opts.workers ?? 5,
-      async (key) => {
-        try {
-          await sync(key);
-        } catch (e) {
-          // A conflict means our cache was stale: the informer will bring the newer object.
-          if (isStatus(e, 409)) return queue.addAfter(key, 10);
-          throw e;
-        }
-      },
-      opts.onError,
-    );
-  });
-  return {
-    ready,
-    async stop() {
-      queue.shutDown();
-      if (ownInformers) informers.stop();
-      await workersDone;
+  return runController({
+    name: 'deployment-controller',
+    queue,
+    workers: opts.workers ?? 5,
+    async sync(key) {
+      try {
+        await sync(key);
+      } catch (e) {
+        // A conflict means our cache was stale: the informer will bring the newer object.
+        if (isStatus(e, 409)) return queue.addAfter(key, 10);
+        throw e;
+      }
     },
-  };
+    waitFor: [deployments.synced, replicaSets.synced, pods.synced],
+    onError: opts.onError,
+    ownInformers: opts.informers ? undefined : informers,
+  });
 }

@@ -5,13 +5,12 @@
  */
 import type { KubeObject } from '../../api/meta.js';
 import type { Endpoints } from '../../api/types/index.js';
-import { semanticEqual } from '../controller.js';
+import { isPodReady, semanticEqual } from '../controller.js';
 import {
   ANNOTATION_OVER_CAPACITY,
   ANNOTATION_TRIGGER_TIME,
   findPort,
   formatTriggerTime,
-  isPodReady,
   isServiceIPSet,
   LABEL_HEADLESS,
   type PodObject,

@@ -8,19 +8,23 @@ import { matches, selectorFromSet } from '../../api/labels.js';
 import type { KubeObject } from '../../api/meta.js';
 import { objectKey, splitKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
-import { PodServiceIndex, podChangeMatters } from './pod-services.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import { MAX_RETRIES, onEveryChange, QUICK_RETRY, type RunningController, runController, SharedInformers } from '../controller.js';
+import { PodServiceIndex } from './pod-services.js';
 import { DEFAULT_MAX_ENDPOINTS_PER_SLICE, reconcileSlices } from './reconcile.js';
-import { Informer, isNotFound, WorkQueue } from './runtime.js';
 import { SliceTracker } from './tracker.js';
 import {
   ANNOTATION_TRIGGER_TIME,
   ENDPOINTSLICE_CONTROLLER,
   formatTriggerTime,
-  LABEL_MANAGED_BY,
-  LABEL_SERVICE_NAME,
+  isManagedBy,
+  LABEL_ZONE,
+  managedSliceHandlers,
   type PodObject,
   type ServiceObject,
+  SLICES_BY_SERVICE,
   type SliceObject,
+  sliceIndexers,
   TriggerTimeTracker,
 } from './util.js';
 
@@ -29,75 +33,57 @@ export interface EndpointSliceControllerOptions {
   maxEndpointsPerSlice?: number;
   /** `--concurrent-service-endpoint-syncs` (default 5). */
   workers?: number;
+  /** Share informers with other controllers; a private set is made (and stopped) otherwise. */
+  informers?: SharedInformers;
 }
 
-export interface RunningController {
-  /** Resolves when the informers have listed once. */
-  synced: Promise<void>;
-  stop(): void;
-}
-
-/** Starts the EndpointSlice controller; `stop()` ends its watches and workers. */
+/** Starts the EndpointSlice controller; `stop()` ends its workers (and its informers, unless shared). */
 export function startEndpointSliceController(client: Client, opts: EndpointSliceControllerOptions = {}): RunningController {
-  const services = new Informer<ServiceObject>(client, R.services);
-  const pods = new Informer<PodObject>(client, R.pods);
-  const nodes = new Informer<KubeObject>(client, R.nodes);
-  const slices = new Informer<SliceObject>(client, R.endpointslices, { labelSelector: `${LABEL_MANAGED_BY}=${ENDPOINTSLICE_CONTROLLER}` });
-  const queue = new WorkQueue();
+  const informers = opts.informers ?? new SharedInformers(client);
+  const services = informers.for<ServiceObject>(R.services);
+  const pods = informers.for<PodObject>(R.pods);
+  const nodes = informers.for<KubeObject>(R.nodes);
+  const slices = informers.for<SliceObject>(R.endpointslices, sliceIndexers);
+  const queue = new WorkQueue(QUICK_RETRY);
   const index = new PodServiceIndex(services);
-  const tracker = new SliceTracker(slices);
+  const tracker = new SliceTracker(slices, ENDPOINTSLICE_CONTROLLER);
   const triggers = new TriggerTimeTracker();
   const max = opts.maxEndpointsPerSlice ?? DEFAULT_MAX_ENDPOINTS_PER_SLICE;
 
-  services.on((_kind, svc) => queue.add(objectKey(svc)));
-  pods.on((kind, pod, old) => {
-    if (kind === 'MODIFIED' && !podChangeMatters(pod, old)) return;
-    for (const key of index.servicesFor(pod, kind === 'MODIFIED' ? old : undefined)) queue.add(key);
-  });
-  slices.on((_kind, slice) => {
-    const svc = slice.metadata.labels?.[LABEL_SERVICE_NAME];
-    if (svc) queue.add(`${slice.metadata.namespace}/${svc}`);
-  });
+  services.addHandlers(onEveryChange((svc) => queue.add(objectKey(svc))));
+  pods.addHandlers(index.podHandlers((key) => queue.add(key)));
+  slices.addHandlers(managedSliceHandlers(ENDPOINTSLICE_CONTROLLER, (key) => queue.add(key)));
   // A node's zone label is copied into endpoints, and pods on unknown nodes wait for the node.
-  nodes.on((kind, node, old) => {
-    if (
-      kind === 'MODIFIED' &&
-      node.metadata.labels?.['topology.kubernetes.io/zone'] === old?.metadata.labels?.['topology.kubernetes.io/zone']
-    )
-      return;
+  const nodeChanged = (node: KubeObject) => {
     const name = node.metadata.name;
     const affected = new Set<string>();
-    for (const pod of pods.list((p) => p.spec?.nodeName === name)) for (const key of index.servicesFor(pod)) affected.add(key);
+    for (const pod of pods.list()) if (pod.spec?.nodeName === name) for (const key of index.servicesFor(pod)) affected.add(key);
     for (const key of affected) queue.add(key);
+  };
+  nodes.addHandlers({
+    add: nodeChanged,
+    update: (old, node) => {
+      if (node.metadata.labels?.[LABEL_ZONE] !== old.metadata.labels?.[LABEL_ZONE]) nodeChanged(node);
+    },
+    delete: nodeChanged,
   });
 
-  const ownSlices = (namespace: string, name: string) =>
-    slices.list((s) => s.metadata.namespace === namespace && s.metadata.labels?.[LABEL_SERVICE_NAME] === name);
-
-  async function deleteSlices(namespace: string, list: SliceObject[]): Promise<void> {
-    for (const s of list) {
-      try {
-        await client.delete(R.endpointslices, s.metadata.name ?? '', { namespace });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-      tracker.expectDeletion(s);
-    }
-  }
+  const ownSlices = (serviceKey: string) =>
+    slices.byIndex(SLICES_BY_SERVICE, serviceKey).filter((s) => isManagedBy(s, ENDPOINTSLICE_CONTROLLER));
 
   async function sync(key: string): Promise<void> {
     const { namespace = '', name } = splitKey(key);
-    const existing = ownSlices(namespace, name);
+    const existing = ownSlices(key);
     // Our own last writes not yet in the cache: their watch events will enqueue this key again.
     if (tracker.stale(key, existing)) return;
     const service = services.get(key);
     if (!service?.spec?.selector || service.spec.type === 'ExternalName') {
       if (!service) triggers.forget(namespace, name);
-      await deleteSlices(namespace, existing);
+      await tracker.delete(client, namespace, existing);
       return;
     }
     const selector = selectorFromSet(service.spec.selector);
-    const selected = pods.list((p) => p.metadata.namespace === namespace && matches(selector, p.metadata.labels));
+    const selected = pods.list(namespace).filter((p) => matches(selector, p.metadata.labels));
     const triggerTime = triggers.compute(service, selected);
     const changes = reconcileSlices({
       service,
@@ -124,19 +110,17 @@ export function startEndpointSliceController(client: Client, opts: EndpointSlice
       stamp(slice);
       tracker.expect(await client.update(R.endpointslices, slice, { namespace }));
     }
-    await deleteSlices(namespace, changes.delete);
+    await tracker.delete(client, namespace, changes.delete);
     if (changes.missingNodes.length) throw new Error(`pods on unknown nodes: ${changes.missingNodes.join(', ')}`);
   }
 
-  for (const inf of [services, pods, nodes, slices]) inf.start();
-  const synced = Promise.all([services.synced, pods.synced, nodes.synced, slices.synced]).then(() => {
-    queue.run(sync, opts.workers ?? 5, 'endpointslice-controller');
+  return runController({
+    name: 'endpointslice-controller',
+    queue,
+    workers: opts.workers ?? 5,
+    sync,
+    waitFor: [services.synced, pods.synced, nodes.synced, slices.synced],
+    maxRetries: MAX_RETRIES,
+    ownInformers: opts.informers ? undefined : informers,
   });
-  return {
-    synced,
-    stop() {
-      queue.stop();
-      for (const inf of [services, pods, nodes, slices]) inf.stop();
-    },
-  };
 }

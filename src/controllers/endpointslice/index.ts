@@ -1,3 +1,3 @@
 /** The EndpointSlice controller and the pure reconciler it runs. */
-export { type EndpointSliceControllerOptions, type RunningController, startEndpointSliceController } from './controller.js';
+export { type EndpointSliceControllerOptions, startEndpointSliceController } from './controller.js';
 export { DEFAULT_MAX_ENDPOINTS_PER_SLICE, reconcileSlices } from './reconcile.js';

@@ -6,14 +6,14 @@
 
 import { matches, selectorFromSet } from '../../api/labels.js';
 import { objectKey } from '../../api/meta.js';
-import type { Informer } from './runtime.js';
+import { type CachedInformer, type InformerHandlers, podReadyCondition } from '../controller.js';
 import type { PodObject, ServiceObject } from './util.js';
 
 export class PodServiceIndex {
   private readonly byNamespace = new Map<string, Map<string, ReturnType<typeof selectorFromSet>>>();
 
-  constructor(services: Informer<ServiceObject>) {
-    services.on((kind, svc) => {
+  constructor(services: Pick<CachedInformer<ServiceObject>, 'addHandlers'>) {
+    const seen = (svc: ServiceObject, deleted: boolean) => {
       const ns = svc.metadata.namespace ?? '';
       let m = this.byNamespace.get(ns);
       if (!m) {
@@ -21,9 +21,28 @@ export class PodServiceIndex {
         this.byNamespace.set(ns, m);
       }
       const selector = svc.spec?.selector;
-      if (kind === 'DELETED' || !selector || svc.spec?.type === 'ExternalName') m.delete(objectKey(svc));
+      if (deleted || !selector || svc.spec?.type === 'ExternalName') m.delete(objectKey(svc));
       else m.set(objectKey(svc), selectorFromSet(selector));
+    };
+    services.addHandlers({
+      add: (svc) => seen(svc, false),
+      update: (_old, svc) => seen(svc, false),
+      delete: (svc) => seen(svc, true),
     });
+  }
+
+  /** Pod handlers telling `enqueue` the keys of the Services a pod change can matter to. */
+  podHandlers(enqueue: (serviceKey: string) => void): InformerHandlers<PodObject> {
+    const changed = (pod: PodObject, old?: PodObject) => {
+      for (const key of this.servicesFor(pod, old)) enqueue(key);
+    };
+    return {
+      add: (pod) => changed(pod),
+      update: (old, pod) => {
+        if (podChangeMatters(pod, old)) changed(pod, old);
+      },
+      delete: (pod) => changed(pod),
+    };
   }
 
   /** Keys of the Services selecting `pod` (or, for an update, either version of it). */
@@ -48,7 +67,7 @@ export function podChangeMatters(pod: PodObject, old: PodObject | undefined): bo
       p.status?.podIP,
       p.status?.podIPs,
       p.status?.phase,
-      (p.status?.conditions ?? []).find((c) => c.type === 'Ready'),
+      podReadyCondition(p),
       p.spec?.nodeName,
       p.spec?.hostname,
       p.spec?.subdomain,

@@ -5,11 +5,10 @@
  * filling the fullest changed slices first, and reusing slices instead of churning them.
  */
 import type { KubeObject } from '../../api/meta.js';
-import { semanticEqual } from '../controller.js';
+import { isPodReady, newControllerRef, semanticEqual } from '../controller.js';
 import {
   ENDPOINTSLICE_CONTROLLER,
   findPort,
-  isPodReady,
   isServiceIPSet,
   LABEL_HEADLESS,
   LABEL_MANAGED_BY,
@@ -130,16 +129,7 @@ export function newEndpointSlice(service: ServiceObject, ports: SlicePort[], con
       generateName: `${service.metadata.name}-`,
       namespace: service.metadata.namespace,
       labels: sliceLabels(undefined, service, controllerName).labels,
-      ownerReferences: [
-        {
-          apiVersion: 'v1',
-          kind: 'Service',
-          name: service.metadata.name ?? '',
-          uid: service.metadata.uid ?? '',
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [newControllerRef(service, 'v1', 'Service')],
     },
     addressType: 'IPv4',
     endpoints: [],

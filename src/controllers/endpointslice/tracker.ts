@@ -4,8 +4,9 @@
  * its own last write (which would, for one, create duplicate slices).
  */
 import type { KubeObject } from '../../api/meta.js';
-import type { Handler } from './runtime.js';
-import { LABEL_SERVICE_NAME } from './util.js';
+import { type Client, R } from '../../client/types.js';
+import { type CachedInformer, ignoreNotFound } from '../controller.js';
+import { isManagedBy, LABEL_SERVICE_NAME } from './util.js';
 
 const DELETED = 'deleted';
 
@@ -20,16 +21,24 @@ export class SliceTracker {
   /** owner `namespace/name` → slice name → the resourceVersion we wrote, or 'deleted'. */
   private readonly expected = new Map<string, Map<string, string>>();
 
-  constructor(informer: { on(handler: Handler<KubeObject>): unknown }) {
-    informer.on((kind, slice) => {
+  /** Follows the slices `controller` manages in the (shared, unfiltered) EndpointSlice informer. */
+  constructor(informer: Pick<CachedInformer, 'addHandlers'>, controller: string) {
+    const seen = (slice: KubeObject, deleted: boolean) => {
       const owner = ownerOf(slice);
       const m = this.expected.get(owner);
       const want = m?.get(slice.metadata.name ?? '');
       if (!m || want === undefined) return;
-      if (kind === 'DELETED' || (want !== DELETED && !older(slice.metadata.resourceVersion, want))) {
+      // A slice relabelled away from this controller is gone as far as it is concerned.
+      const gone = deleted || !isManagedBy(slice, controller);
+      if (gone || (want !== DELETED && !older(slice.metadata.resourceVersion, want))) {
         m.delete(slice.metadata.name ?? '');
         if (m.size === 0) this.expected.delete(owner);
       }
+    };
+    informer.addHandlers({
+      add: (slice) => seen(slice, false),
+      update: (_old, slice) => seen(slice, false),
+      delete: (slice) => seen(slice, true),
     });
   }
 
@@ -50,6 +59,14 @@ export class SliceTracker {
 
   expectDeletion(slice: KubeObject): void {
     this.slot(slice).set(slice.metadata.name ?? '', DELETED);
+  }
+
+  /** Deletes the slices (one already gone is fine) and records each deletion. */
+  async delete(client: Client, namespace: string, slices: KubeObject[]): Promise<void> {
+    for (const s of slices) {
+      await ignoreNotFound(client.delete(R.endpointslices, s.metadata.name ?? '', { namespace }));
+      this.expectDeletion(s);
+    }
   }
 
   /** Whether `cached` (the owner's slices in the informer) misses one of our writes. */

@@ -1,11 +1,13 @@
 /**
  * Helpers the three endpoint controllers share (kube's staging/src/k8s.io/endpointslice/util and
  * pkg/controller/util/endpoint): which pods become endpoints, how a Service port resolves on a
- * pod, hostnames for headless Services, and the last-change trigger time.
+ * pod, hostnames for headless Services, the last-change trigger time, and which EndpointSlices a
+ * controller manages.
  */
 import type { KubeObject } from '../../api/meta.js';
 import type { EndpointSlice, Pod, Service, ServiceSpec } from '../../api/types/index.js';
-import { isPodReady } from '../controller.js';
+import { namespacedLabelIndexFunc } from '../../client/lister.js';
+import { type InformerHandlers, podReadyCondition } from '../controller.js';
 
 export type ServiceObject = KubeObject & Pick<Service, 'spec'>;
 export type PodObject = KubeObject & Pick<Pod, 'spec' | 'status'>;
@@ -20,6 +22,8 @@ export const LABEL_ZONE = 'topology.kubernetes.io/zone';
 export const ANNOTATION_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 export const ANNOTATION_OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
 export const ANNOTATION_LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+/** Leader-election records lived in Endpoints once; those are never mirrored nor deleted. */
+export const ANNOTATION_LEADER = 'control-plane.alpha.kubernetes.io/leader';
 export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 export const MIRRORING_CONTROLLER = 'endpointslicemirroring-controller.k8s.io';
 
@@ -69,8 +73,6 @@ export function isServiceIPSet(service: ServiceObject): boolean {
   return !!ip && ip !== 'None';
 }
 
-export { isPodReady };
-
 /** RFC 3339 as Go's time.RFC3339Nano prints it (no trailing zero fraction). */
 export function formatTriggerTime(ms: number): string {
   return new Date(ms)
@@ -93,7 +95,7 @@ export class TriggerTimeTracker {
     let first: number | undefined;
     const seen = new Map<string, number>();
     for (const pod of pods) {
-      const ready = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready');
+      const ready = podReadyCondition(pod);
       const t = ready?.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : Number.NaN;
       if (Number.isNaN(t)) continue;
       seen.set(pod.metadata.name ?? '', t);
@@ -108,4 +110,25 @@ export class TriggerTimeTracker {
   forget(namespace: string, name: string): void {
     this.state.delete(`${namespace}/${name}`);
   }
+}
+
+/** The EndpointSlice informer's index of slices by their Service's key (`namespace/name`). */
+export const SLICES_BY_SERVICE = 'endpointslice-service';
+export const sliceIndexers = { [SLICES_BY_SERVICE]: namespacedLabelIndexFunc(LABEL_SERVICE_NAME) };
+
+/** Whether `controller` (the managed-by label's value) manages the slice. */
+export function isManagedBy(slice: KubeObject, controller: string): boolean {
+  return slice.metadata.labels?.[LABEL_MANAGED_BY] === controller;
+}
+
+/**
+ * Handlers telling `changed` the Service key of every slice `controller` manages that changes —
+ * including one relabelled away from it, as a watch filtered by the label would report its deletion.
+ */
+export function managedSliceHandlers(controller: string, changed: (serviceKey: string) => void): InformerHandlers<SliceObject> {
+  const tell = (slice: SliceObject) => {
+    const service = slice.metadata.labels?.[LABEL_SERVICE_NAME];
+    if (service && isManagedBy(slice, controller)) changed(`${slice.metadata.namespace}/${service}`);
+  };
+  return { add: tell, update: (old, cur) => tell(isManagedBy(cur, controller) ? cur : old), delete: tell };
 }

@@ -4,18 +4,22 @@
  * managed by `endpointslicemirroring-controller.k8s.io`. Keys are `namespace/name` of the
  * Endpoints (equal to the Service's).
  */
-import { objectKey, splitKey } from '../../api/meta.js';
+import { type KubeObject, objectKey, splitKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import { MAX_RETRIES, onEveryChange, QUICK_RETRY, type RunningController, runController, SharedInformers } from '../controller.js';
 import type { EndpointsObject } from '../endpoints/reconcile.js';
-import { Informer, isNotFound, WorkQueue } from '../endpointslice/runtime.js';
 import { SliceTracker } from '../endpointslice/tracker.js';
 import {
-  LABEL_MANAGED_BY,
-  LABEL_SERVICE_NAME,
+  ANNOTATION_LEADER,
+  isManagedBy,
   LABEL_SKIP_MIRROR,
   MIRRORING_CONTROLLER,
+  managedSliceHandlers,
   type ServiceObject,
+  SLICES_BY_SERVICE,
   type SliceObject,
+  sliceIndexers,
 } from '../endpointslice/util.js';
 import { DEFAULT_MAX_ENDPOINTS_PER_SUBSET, reconcileMirror } from './reconcile.js';
 
@@ -24,42 +28,30 @@ export interface EndpointSliceMirroringControllerOptions {
   maxEndpointsPerSubset?: number;
   /** `--mirroring-concurrent-service-endpoint-syncs` (default 5). */
   workers?: number;
+  /** Share informers with other controllers; a private set is made (and stopped) otherwise. */
+  informers?: SharedInformers;
 }
 
-const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
-
-/** Starts the mirroring controller; `stop()` ends its watches and workers. */
+/** Starts the mirroring controller; `stop()` ends its workers (and its informers, unless shared). */
 export function startEndpointSliceMirroringController(
   client: Client,
   opts: EndpointSliceMirroringControllerOptions = {},
-): { synced: Promise<void>; stop(): void } {
-  const services = new Informer<ServiceObject>(client, R.services);
-  const endpoints = new Informer<EndpointsObject>(client, R.endpoints);
-  const slices = new Informer<SliceObject>(client, R.endpointslices, { labelSelector: `${LABEL_MANAGED_BY}=${MIRRORING_CONTROLLER}` });
-  const queue = new WorkQueue();
-  const tracker = new SliceTracker(slices);
+): RunningController {
+  const informers = opts.informers ?? new SharedInformers(client);
+  const services = informers.for<ServiceObject>(R.services);
+  const endpoints = informers.for<EndpointsObject>(R.endpoints);
+  const slices = informers.for<SliceObject>(R.endpointslices, sliceIndexers);
+  const queue = new WorkQueue(QUICK_RETRY);
+  const tracker = new SliceTracker(slices, MIRRORING_CONTROLLER);
+  const enqueue = (obj: KubeObject) => queue.add(objectKey(obj));
 
-  services.on((_kind, svc) => queue.add(objectKey(svc)));
-  endpoints.on((_kind, ep) => queue.add(objectKey(ep)));
-  slices.on((_kind, slice) => {
-    const owner = slice.metadata.labels?.[LABEL_SERVICE_NAME];
-    if (owner) queue.add(`${slice.metadata.namespace}/${owner}`);
-  });
-
-  async function deleteAll(namespace: string, list: SliceObject[]): Promise<void> {
-    for (const s of list) {
-      try {
-        await client.delete(R.endpointslices, s.metadata.name ?? '', { namespace });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-      tracker.expectDeletion(s);
-    }
-  }
+  services.addHandlers(onEveryChange(enqueue));
+  endpoints.addHandlers(onEveryChange(enqueue));
+  slices.addHandlers(managedSliceHandlers(MIRRORING_CONTROLLER, (key) => queue.add(key)));
 
   async function sync(key: string): Promise<void> {
-    const { namespace = '', name } = splitKey(key);
-    const existing = slices.list((s) => s.metadata.namespace === namespace && s.metadata.labels?.[LABEL_SERVICE_NAME] === name);
+    const { namespace = '' } = splitKey(key);
+    const existing = slices.byIndex(SLICES_BY_SERVICE, key).filter((s) => isManagedBy(s, MIRRORING_CONTROLLER));
     if (tracker.stale(key, existing)) return;
     const ep = endpoints.get(key);
     const service = services.get(key);
@@ -68,27 +60,25 @@ export function startEndpointSliceMirroringController(
       service &&
       !service.spec?.selector &&
       ep.metadata.labels?.[LABEL_SKIP_MIRROR] !== 'true' &&
-      ep.metadata.annotations?.[LEADER_ANNOTATION] === undefined &&
+      ep.metadata.annotations?.[ANNOTATION_LEADER] === undefined &&
       !ep.metadata.deletionTimestamp;
     if (!mirror) {
-      await deleteAll(namespace, existing);
+      await tracker.delete(client, namespace, existing);
       return;
     }
     const changes = reconcileMirror(ep, existing, opts.maxEndpointsPerSubset ?? DEFAULT_MAX_ENDPOINTS_PER_SUBSET);
     for (const slice of changes.create) tracker.expect(await client.create(R.endpointslices, slice, { namespace }));
     for (const slice of changes.update) tracker.expect(await client.update(R.endpointslices, slice, { namespace }));
-    await deleteAll(namespace, changes.delete);
+    await tracker.delete(client, namespace, changes.delete);
   }
 
-  for (const inf of [services, endpoints, slices]) inf.start();
-  const synced = Promise.all([services.synced, endpoints.synced, slices.synced]).then(() => {
-    queue.run(sync, opts.workers ?? 5, 'endpointslice-mirroring-controller');
+  return runController({
+    name: 'endpointslice-mirroring-controller',
+    queue,
+    workers: opts.workers ?? 5,
+    sync,
+    waitFor: [services.synced, endpoints.synced, slices.synced],
+    maxRetries: MAX_RETRIES,
+    ownInformers: opts.informers ? undefined : informers,
   });
-  return {
-    synced,
-    stop() {
-      queue.stop();
-      for (const inf of [services, endpoints, slices]) inf.stop();
-    },
-  };
 }

@@ -5,7 +5,7 @@
  * EndpointSlices (the proxy, DNS) see them too.
  */
 import { isIP } from 'node:net';
-import { semanticEqual } from '../controller.js';
+import { newControllerRef, semanticEqual } from '../controller.js';
 import type { EndpointsObject, Port } from '../endpoints/reconcile.js';
 import { endpointKey, portMapKey, type SliceEndpoint, type SlicePort } from '../endpointslice/reconcile.js';
 import {
@@ -69,16 +69,7 @@ export function newMirroredSlice(endpoints: EndpointsObject, ports: SlicePort[],
     metadata: {
       namespace: endpoints.metadata.namespace,
       labels,
-      ownerReferences: [
-        {
-          apiVersion: 'v1',
-          kind: 'Endpoints',
-          name: endpoints.metadata.name ?? '',
-          uid: endpoints.metadata.uid ?? '',
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [newControllerRef(endpoints, 'v1', 'Endpoints')],
     },
     addressType,
     endpoints: [],

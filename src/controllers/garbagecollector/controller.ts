@@ -12,7 +12,16 @@
 import type { KubeObject, OwnerReference } from '../../api/meta.js';
 import { objectKey } from '../../api/meta.js';
 import { type Client, type DeleteOptions, type GroupVersionResource, R } from '../../client/types.js';
-import { Informer, isNotFound, WorkQueue } from '../endpointslice/runtime.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import {
+  ignoreNotFound,
+  isNotFound,
+  MAX_RETRIES,
+  QUICK_RETRY,
+  type RunningController,
+  runController,
+  SharedInformers,
+} from '../controller.js';
 
 interface Monitored {
   gvr: GroupVersionResource;
@@ -43,16 +52,21 @@ const group = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.sli
 export interface GarbageCollectorOptions {
   /** `--concurrent-gc-syncs` (default 20). */
   workers?: number;
+  /** Share informers with other controllers; a private set is made (and stopped) otherwise. */
+  informers?: SharedInformers;
 }
 
-/** Starts the garbage collector; `stop()` ends its watches and workers. */
-export function startGarbageCollector(client: Client, opts: GarbageCollectorOptions = {}): { synced: Promise<void>; stop(): void } {
-  const informers = MONITORED.map((m) => new Informer(client, m.gvr));
-  const queue = new WorkQueue();
+/** Starts the garbage collector; `stop()` ends its workers (and its informers, unless shared). */
+export function startGarbageCollector(client: Client, opts: GarbageCollectorOptions = {}): RunningController {
+  const shared = opts.informers ?? new SharedInformers(client);
+  const informers = MONITORED.map((m) => shared.for(m.gvr));
+  const queue = new WorkQueue(QUICK_RETRY);
   /** uid → item id (`<index>|<key>`) of every cached object. */
   const byUid = new Map<string, string>();
   /** owner uid → item ids of the objects that reference it. */
   const dependents = new Map<string, Set<string>>();
+  /** item id → the owner uids it was indexed under. */
+  const ownersOf = new Map<string, string[]>();
 
   const itemId = (i: number, obj: KubeObject) => `${i}|${objectKey(obj)}`;
   const parseId = (id: string) => {
@@ -66,18 +80,25 @@ export function startGarbageCollector(client: Client, opts: GarbageCollectorOpti
   const monitoredFor = (ref: OwnerReference) =>
     MONITORED.findIndex((m) => m.kind === ref.kind && group(m.apiVersion) === group(ref.apiVersion));
 
-  function index(id: string, obj: KubeObject | undefined, old: KubeObject | undefined): void {
-    for (const r of old?.metadata.ownerReferences ?? []) dependents.get(r.uid)?.delete(id);
-    for (const r of obj?.metadata.ownerReferences ?? []) {
-      let s = dependents.get(r.uid);
+  /** Indexes the object's current state (`deleted`: no state), replacing what was indexed for `id`. */
+  function index(id: string, obj: KubeObject, deleted: boolean): void {
+    for (const uid of ownersOf.get(id) ?? []) dependents.get(uid)?.delete(id);
+    ownersOf.delete(id);
+    if (deleted) {
+      if (obj.metadata.uid) byUid.delete(obj.metadata.uid);
+      return;
+    }
+    const owners = (obj.metadata.ownerReferences ?? []).map((r) => r.uid);
+    for (const uid of owners) {
+      let s = dependents.get(uid);
       if (!s) {
         s = new Set();
-        dependents.set(r.uid, s);
+        dependents.set(uid, s);
       }
       s.add(id);
     }
-    if (old?.metadata.uid && !obj) byUid.delete(old.metadata.uid);
-    if (obj?.metadata.uid) byUid.set(obj.metadata.uid, id);
+    if (owners.length) ownersOf.set(id, owners);
+    if (obj.metadata.uid) byUid.set(obj.metadata.uid, id);
   }
 
   const dependentsOf = (uid: string | undefined) =>
@@ -86,31 +107,39 @@ export function startGarbageCollector(client: Client, opts: GarbageCollectorOpti
       return o ? [{ id, obj: o }] : [];
     });
 
+  function changed(i: number, obj: KubeObject, old: KubeObject | undefined): void {
+    const id = itemId(i, obj);
+    index(id, obj, false);
+    const uid = obj.metadata.uid ?? '';
+    if (obj.metadata.ownerReferences?.length || obj.metadata.deletionTimestamp) queue.add(id);
+    if (obj.metadata.deletionTimestamp && obj.metadata.finalizers?.includes(FOREGROUND))
+      for (const d of dependents.get(uid) ?? []) queue.add(d);
+    // Owner references changed: a foreground owner may be waiting for this one to let go.
+    for (const r of old?.metadata.ownerReferences ?? []) {
+      if (!obj.metadata.ownerReferences?.some((n) => n.uid === r.uid)) {
+        const owner = byUid.get(r.uid);
+        if (owner) queue.add(owner);
+      }
+    }
+  }
+
+  function deleted(i: number, obj: KubeObject): void {
+    index(itemId(i, obj), obj, true);
+    const uid = obj.metadata.uid ?? '';
+    // Its dependents may now be dangling; a foreground owner may have been waiting for it.
+    for (const d of dependents.get(uid) ?? []) queue.add(d);
+    dependents.delete(uid);
+    for (const r of obj.metadata.ownerReferences ?? []) {
+      const owner = byUid.get(r.uid);
+      if (owner) queue.add(owner);
+    }
+  }
+
   informers.forEach((inf, i) => {
-    inf.on((kind, obj, old) => {
-      const id = itemId(i, obj);
-      index(id, kind === 'DELETED' ? undefined : obj, old ?? (kind === 'DELETED' ? obj : undefined));
-      const uid = obj.metadata.uid ?? '';
-      if (kind === 'DELETED') {
-        // Its dependents may now be dangling; a foreground owner may have been waiting for it.
-        for (const d of dependents.get(uid) ?? []) queue.add(d);
-        dependents.delete(uid);
-        for (const r of obj.metadata.ownerReferences ?? []) {
-          const owner = byUid.get(r.uid);
-          if (owner) queue.add(owner);
-        }
-        return;
-      }
-      if (obj.metadata.ownerReferences?.length || obj.metadata.deletionTimestamp) queue.add(id);
-      if (obj.metadata.deletionTimestamp && obj.metadata.finalizers?.includes(FOREGROUND))
-        for (const d of dependents.get(uid) ?? []) queue.add(d);
-      // Owner references changed: a foreground owner may be waiting for this one to let go.
-      for (const r of old?.metadata.ownerReferences ?? []) {
-        if (!obj.metadata.ownerReferences?.some((n) => n.uid === r.uid)) {
-          const owner = byUid.get(r.uid);
-          if (owner) queue.add(owner);
-        }
-      }
+    inf.addHandlers({
+      add: (obj) => changed(i, obj, undefined),
+      update: (old, obj) => changed(i, obj, old),
+      delete: (obj) => deleted(i, obj),
     });
   });
 
@@ -119,15 +148,13 @@ export function startGarbageCollector(client: Client, opts: GarbageCollectorOpti
   }
 
   async function remove(i: number, obj: KubeObject, propagationPolicy: DeleteOptions['propagationPolicy']): Promise<void> {
-    try {
-      await client.delete(MONITORED[i].gvr, obj.metadata.name ?? '', {
+    await ignoreNotFound(
+      client.delete(MONITORED[i].gvr, obj.metadata.name ?? '', {
         namespace: obj.metadata.namespace,
         propagationPolicy,
         preconditions: { uid: obj.metadata.uid },
-      });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+      }),
+    );
   }
 
   /** Whether the owner a reference names exists (with that UID), checked live when the cache says no. */
@@ -163,11 +190,7 @@ export function startGarbageCollector(client: Client, opts: GarbageCollectorOpti
           const copy = structuredClone(d.obj);
           copy.metadata.ownerReferences = (copy.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
           if (!copy.metadata.ownerReferences.length) delete copy.metadata.ownerReferences;
-          try {
-            await update(parseId(d.id).index, copy);
-          } catch (e) {
-            if (!isNotFound(e)) throw e;
-          }
+          await ignoreNotFound(update(parseId(d.id).index, copy));
         }
         const copy = structuredClone(obj);
         copy.metadata.finalizers = finalizers.filter((f) => f !== ORPHAN);
@@ -207,17 +230,15 @@ export function startGarbageCollector(client: Client, opts: GarbageCollectorOpti
     await remove(i, obj, waiting && hasOwn ? 'Foreground' : policyOf(obj));
   }
 
-  for (const inf of informers) inf.start();
-  const synced = Promise.all(informers.map((inf) => inf.synced)).then(() => {
-    queue.run(sync, opts.workers ?? 20, 'garbage-collector');
+  return runController({
+    name: 'garbage-collector',
+    queue,
+    workers: opts.workers ?? 20,
+    sync,
+    waitFor: informers.map((inf) => inf.synced),
+    maxRetries: MAX_RETRIES,
+    ownInformers: opts.informers ? undefined : shared,
   });
-  return {
-    synced,
-    stop() {
-      queue.stop();
-      for (const inf of informers) inf.stop();
-    },
-  };
 }
 
 /** The propagation an object's own finalizers ask for when the collector deletes it. */

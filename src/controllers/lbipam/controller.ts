@@ -6,17 +6,18 @@
  */
 import type { KubeObject } from '../../api/meta.js';
 import { objectKey } from '../../api/meta.js';
-import { SharedInformerFactory } from '../../client/informer.js';
 import { type Client, R } from '../../client/types.js';
-import { runWorkers, WorkQueue } from '../../client/workqueue.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import { type RunningController, runController, SharedInformers } from '../controller.js';
 import { AddressPool, DEFAULT_LB_POOL } from './pool.js';
 
 export interface LoadBalancerIPAMOptions {
   pool?: string;
-  informers?: SharedInformerFactory;
+  /** Share informers with other controllers; a private set is made (and stopped) otherwise. */
+  informers?: SharedInformers;
   /** Makes an assigned address reachable (e.g. a host route via a node); called on assign and release. */
   announce?: { add(ip: string): Promise<void>; remove(ip: string): Promise<void> };
-  onError?: (err: unknown) => void;
+  onError?: (key: string, err: unknown) => void;
 }
 
 function ourIngress(svc: KubeObject, pool: AddressPool): string | undefined {
@@ -28,22 +29,22 @@ function wantsAddress(svc: KubeObject | undefined): boolean {
   return !!svc && svc.spec?.type === 'LoadBalancer' && !svc.spec?.loadBalancerClass && !svc.metadata.deletionTimestamp;
 }
 
-export function startLoadBalancerIPAM(client: Client, opts: LoadBalancerIPAMOptions = {}): { synced: Promise<void>; stop(): void } {
+export function startLoadBalancerIPAM(client: Client, opts: LoadBalancerIPAMOptions = {}): RunningController {
   const pool = new AddressPool(opts.pool ?? DEFAULT_LB_POOL);
-  const factory = opts.informers ?? new SharedInformerFactory(client);
-  const services = factory.forResource(R.services);
+  const informers = opts.informers ?? new SharedInformers(client);
+  const services = informers.for(R.services);
   const queue = new WorkQueue();
   const announced = new Set<string>();
 
-  services.addEventHandler({
-    onAdd: (svc) => {
+  services.addHandlers({
+    add: (svc) => {
       // After a restart, keep the addresses Services already show.
       const ip = ourIngress(svc, pool);
       if (ip && wantsAddress(svc)) pool.adopt(objectKey(svc), ip);
       queue.add(objectKey(svc));
     },
-    onUpdate: (_old, svc) => queue.add(objectKey(svc)),
-    onDelete: (svc) => queue.add(objectKey(svc)),
+    update: (_old, svc) => queue.add(objectKey(svc)),
+    delete: (svc) => queue.add(objectKey(svc)),
   });
 
   async function sync(key: string): Promise<void> {
@@ -76,14 +77,14 @@ export function startLoadBalancerIPAM(client: Client, opts: LoadBalancerIPAMOpti
     );
   }
 
-  services.run();
-  const workers = runWorkers(queue, 1, sync, (_key, err) => opts.onError?.(err));
-  return {
-    synced: services.waitForSync().then(() => undefined),
-    stop: () => {
-      queue.shutDown();
-      if (!opts.informers) services.stop();
-      void workers;
-    },
-  };
+  return runController({
+    name: 'lbipam-controller',
+    queue,
+    workers: 1,
+    sync,
+    // Addresses Services already show are adopted as the first list arrives, before any is assigned.
+    waitFor: [services.synced],
+    onError: opts.onError,
+    ownInformers: opts.informers ? undefined : informers,
+  });
 }

@@ -7,8 +7,17 @@
 import type { KubeObject } from '../../api/meta.js';
 import { RESOURCES } from '../../api/resources.js';
 import { type Client, type GroupVersionResource, R } from '../../client/types.js';
-import { timestamp } from '../controller.js';
-import { Informer, isNotFound, WorkQueue } from '../endpointslice/runtime.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import {
+  ignoreNotFound,
+  isNotFound,
+  MAX_RETRIES,
+  QUICK_RETRY,
+  type RunningController,
+  runController,
+  SharedInformers,
+  timestamp,
+} from '../controller.js';
 
 export const FINALIZER_KUBERNETES = 'kubernetes';
 
@@ -18,6 +27,8 @@ export interface NamespaceControllerOptions {
   /** How soon to look again while content remains (default 1 s; upstream estimates from grace periods). */
   recheckMs?: number;
   workers?: number;
+  /** Share informers with other controllers; a private set is made (and stopped) otherwise. */
+  informers?: SharedInformers;
 }
 
 interface Condition {
@@ -92,16 +103,18 @@ function defaultResources(): GroupVersionResource[] {
   return out;
 }
 
-/** Starts the namespace controller; `stop()` ends its watch and workers. */
-export function startNamespaceController(client: Client, opts: NamespaceControllerOptions = {}): { synced: Promise<void>; stop(): void } {
-  const namespaces = new Informer(client, R.namespaces);
-  const queue = new WorkQueue();
+/** Starts the namespace controller; `stop()` ends its workers (and its informer, unless shared). */
+export function startNamespaceController(client: Client, opts: NamespaceControllerOptions = {}): RunningController {
+  const informers = opts.informers ?? new SharedInformers(client);
+  const namespaces = informers.for(R.namespaces);
+  const queue = new WorkQueue(QUICK_RETRY);
   const resources = opts.resources ?? defaultResources();
   const recheck = opts.recheckMs ?? 1000;
 
-  namespaces.on((kind, ns) => {
-    if (kind !== 'DELETED' && ns.metadata.deletionTimestamp) queue.add(ns.metadata.name ?? '');
-  });
+  const changed = (ns: KubeObject) => {
+    if (ns.metadata.deletionTimestamp) queue.add(ns.metadata.name ?? '');
+  };
+  namespaces.addHandlers({ add: changed, update: (_old, ns) => changed(ns) });
 
   async function deleteContent(namespace: string): Promise<DeletionResult> {
     const result: DeletionResult = { remaining: new Map(), finalizers: new Map(), failures: new Map() };
@@ -111,15 +124,9 @@ export function startNamespaceController(client: Client, opts: NamespaceControll
         const list = await client.list(gvr, { namespace });
         let left = 0;
         for (const item of list.items) {
-          let after: KubeObject | undefined = item;
-          if (!item.metadata.deletionTimestamp) {
-            try {
-              after = await client.delete(gvr, item.metadata.name ?? '', { namespace });
-            } catch (e) {
-              if (!isNotFound(e)) throw e;
-              after = undefined;
-            }
-          }
+          const after = item.metadata.deletionTimestamp
+            ? item
+            : await ignoreNotFound(client.delete(gvr, item.metadata.name ?? '', { namespace }));
           // A delete that only marked the object (grace period, finalizers) leaves it in place.
           if (after?.metadata.deletionTimestamp) {
             left++;
@@ -155,11 +162,7 @@ export function startNamespaceController(client: Client, opts: NamespaceControll
       return;
     const copy = structuredClone(ns);
     copy.status = { ...copy.status, conditions: merged };
-    try {
-      await client.update(R.namespaces, copy, { subresource: 'status' });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await ignoreNotFound(client.update(R.namespaces, copy, { subresource: 'status' }));
   }
 
   async function sync(name: string): Promise<void> {
@@ -176,20 +179,16 @@ export function startNamespaceController(client: Client, opts: NamespaceControll
     }
     const latest = await client.get(R.namespaces, name);
     latest.spec = { ...latest.spec, finalizers: (latest.spec?.finalizers ?? []).filter((f: string) => f !== FINALIZER_KUBERNETES) };
-    try {
-      await client.update(R.namespaces, latest, { subresource: 'finalize' });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await ignoreNotFound(client.update(R.namespaces, latest, { subresource: 'finalize' }));
   }
 
-  namespaces.start();
-  const synced = namespaces.synced.then(() => queue.run(sync, opts.workers ?? 10, 'namespace-controller'));
-  return {
-    synced,
-    stop() {
-      queue.stop();
-      namespaces.stop();
-    },
-  };
+  return runController({
+    name: 'namespace-controller',
+    queue,
+    workers: opts.workers ?? 10,
+    sync,
+    waitFor: [namespaces.synced],
+    maxRetries: MAX_RETRIES,
+    ownInformers: opts.informers ? undefined : informers,
+  });
 }

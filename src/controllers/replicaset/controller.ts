@@ -4,19 +4,22 @@
  * (adopting matching orphans, releasing owned pods that stopped matching), creates or deletes the
  * difference, and writes status through the status subresource — and is safe to run again.
  */
-import { StatusError } from '../../api/errors.js';
-import { labelSelectorAsSelector, matches, type Selector } from '../../api/labels.js';
+import { matches } from '../../api/labels.js';
 import { type KubeObject, objectKey, splitKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
+import { WorkQueue } from '../../client/workqueue.js';
 import {
+  claimDependents,
   controllerRefOf,
+  isNotFound,
   isPodActive,
   isPodReady,
   type PodLike,
   type RunningController,
+  resolveControllerRef,
+  runController,
   SharedInformers,
-  startWorkers,
-  WorkQueue,
+  selectorOf,
 } from '../controller.js';
 import { EventRecorder } from '../events.js';
 import { podFromTemplate, podsToDelete, replicaSetStatus, sameStatus } from './decisions.js';
@@ -26,6 +29,7 @@ import { Expectations } from './expectations.js';
 export const BURST_REPLICAS = 500;
 const KIND = 'ReplicaSet';
 const API_VERSION = 'apps/v1';
+const OWNER_KIND = { gvr: R.replicasets, apiVersion: API_VERSION, kind: KIND };
 
 export interface ReplicaSetControllerOptions {
   /** Share informers with other controllers; a private set is made (and stopped) otherwise. */
@@ -36,8 +40,6 @@ export interface ReplicaSetControllerOptions {
   clock?: () => number;
   onError?: (key: string, err: unknown) => void;
 }
-
-const isNotFound = (e: unknown) => e instanceof StatusError && e.code === 404;
 
 /** Batches of 1, 2, 4, … (slowStartBatch): a failing create stops the burst early instead of failing 500 times. */
 async function slowStartBatch(count: number, fn: () => Promise<void>): Promise<{ done: number; error?: Error }> {
@@ -54,7 +56,6 @@ async function slowStartBatch(count: number, fn: () => Promise<void>): Promise<{
 }
 
 export function startReplicaSetController(client: Client, opts: ReplicaSetControllerOptions = {}): RunningController {
-  const ownInformers = !opts.informers;
   const informers = opts.informers ?? new SharedInformers(client);
   const recorder = opts.recorder ?? new EventRecorder(client, { component: 'replicaset-controller' });
   const clock = opts.clock ?? Date.now;
@@ -65,19 +66,7 @@ export function startReplicaSetController(client: Client, opts: ReplicaSetContro
   const expectations = new Expectations(clock);
 
   const enqueue = (rs: KubeObject) => queue.add(objectKey(rs));
-  const selectorOf = (rs: KubeObject): Selector => {
-    try {
-      return labelSelectorAsSelector(rs.spec?.selector);
-    } catch {
-      return { requirements: [], nothing: true };
-    }
-  };
-  const ownerOf = (pod: KubeObject): KubeObject | undefined => {
-    const ref = controllerRefOf(pod);
-    if (!ref || ref.kind !== KIND) return undefined;
-    const rs = rsInformer.get(`${pod.metadata.namespace}/${ref.name}`);
-    return rs && rs.metadata.uid === ref.uid ? rs : undefined;
-  };
+  const ownerOf = (pod: KubeObject) => resolveControllerRef(pod, KIND, rsInformer);
   /** ReplicaSets whose selector matches an orphan pod: they may adopt it. */
   const matchingSets = (pod: KubeObject) =>
     rsInformer.list(pod.metadata.namespace).filter((rs) => matches(selectorOf(rs), pod.metadata.labels));
@@ -137,61 +126,6 @@ export function startReplicaSetController(client: Client, opts: ReplicaSetContro
       enqueue(rs);
     },
   });
-
-  /** Adopts matching orphans and releases owned pods that no longer match (ClaimPods). */
-  async function claimPods(rs: KubeObject, selector: Selector, pods: PodLike[]): Promise<PodLike[]> {
-    const claimed: PodLike[] = [];
-    let canAdopt: boolean | undefined;
-    const uid = rs.metadata.uid;
-    for (const pod of pods) {
-      const ref = controllerRefOf(pod);
-      const match = matches(selector, pod.metadata.labels);
-      if (ref) {
-        if (ref.uid !== uid) continue;
-        if (match) {
-          claimed.push(pod);
-          continue;
-        }
-        if (rs.metadata.deletionTimestamp) continue;
-        try {
-          await client.patch(
-            R.pods,
-            pod.metadata.name ?? '',
-            'strategic',
-            { metadata: { ownerReferences: [{ $patch: 'delete', uid }], uid: pod.metadata.uid } },
-            { namespace: pod.metadata.namespace },
-          );
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-        }
-        continue;
-      }
-      if (!match || rs.metadata.deletionTimestamp || pod.metadata.deletionTimestamp) continue;
-      // Recheck against the server before adopting: a deleted-and-recreated ReplicaSet must not take pods.
-      if (canAdopt === undefined) {
-        const fresh = await client.get(R.replicasets, rs.metadata.name ?? '', rs.metadata.namespace).catch(() => undefined);
-        canAdopt = !!fresh && fresh.metadata.uid === uid && !fresh.metadata.deletionTimestamp;
-      }
-      if (!canAdopt) continue;
-      try {
-        const ownerReferences = [
-          ...(pod.metadata.ownerReferences ?? []),
-          { apiVersion: API_VERSION, kind: KIND, name: rs.metadata.name, uid, controller: true, blockOwnerDeletion: true },
-        ];
-        const adopted = await client.patch<PodLike>(
-          R.pods,
-          pod.metadata.name ?? '',
-          'strategic',
-          { metadata: { ownerReferences, uid: pod.metadata.uid } },
-          { namespace: pod.metadata.namespace },
-        );
-        claimed.push(adopted);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-    }
-    return claimed;
-  }
 
   async function manageReplicas(rs: KubeObject, pods: PodLike[]): Promise<void> {
     const key = objectKey(rs);
@@ -258,9 +192,8 @@ export function startReplicaSetController(client: Client, opts: ReplicaSetContro
       return;
     }
     const needsSync = expectations.satisfied(key);
-    const selector = selectorOf(rs);
     const active = podInformer.list(splitKey(key).namespace).filter(isPodActive);
-    const pods = await claimPods(rs, selector, active);
+    const pods = await claimDependents(client, rs, OWNER_KIND, R.pods, selectorOf(rs), active);
     let manageError: Error | undefined;
     if (needsSync && !rs.metadata.deletionTimestamp) {
       try {
@@ -290,17 +223,13 @@ export function startReplicaSetController(client: Client, opts: ReplicaSetContro
     if (manageError) throw manageError;
   }
 
-  // Acting on a half-filled cache would create pods that already exist.
-  let workersDone: Promise<void> = Promise.resolve();
-  const ready = Promise.all([rsInformer.synced, podInformer.synced]).then(() => {
-    workersDone = startWorkers(queue, opts.workers ?? 5, sync, opts.onError);
+  return runController({
+    name: 'replicaset-controller',
+    queue,
+    workers: opts.workers ?? 5,
+    sync,
+    waitFor: [rsInformer.synced, podInformer.synced],
+    onError: opts.onError,
+    ownInformers: opts.informers ? undefined : informers,
   });
-  return {
-    ready,
-    async stop() {
-      queue.shutDown();
-      if (ownInformers) informers.stop();
-      await workersDone;
-    },
-  };
 }

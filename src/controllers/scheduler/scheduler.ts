@@ -9,10 +9,10 @@
  * Should the server answer 404/405 for it (no binding subresource), the scheduler falls back to
  * patching `spec.nodeName` and the PodScheduled condition directly.
  */
-import { StatusError } from '../../api/errors.js';
 import { type KubeObject, objectKey, splitKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
-import { type PodLike, type RunningController, SharedInformers, startWorkers, timestamp, WorkQueue } from '../controller.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import { isStatus, type PodLike, type RunningController, runController, SharedInformers, timestamp } from '../controller.js';
 import { EventRecorder } from '../events.js';
 import { DEFAULT_SCHEDULER, needsScheduling, placePod } from './placement.js';
 
@@ -26,11 +26,8 @@ export interface SchedulerOptions {
   onError?: (key: string, err: unknown) => void;
 }
 
-const isStatus = (e: unknown, ...codes: number[]) => e instanceof StatusError && codes.includes(e.code);
-
 export function startScheduler(client: Client, opts: SchedulerOptions = {}): RunningController {
   const name = opts.schedulerName ?? DEFAULT_SCHEDULER;
-  const ownInformers = !opts.informers;
   const informers = opts.informers ?? new SharedInformers(client);
   const recorder = opts.recorder ?? new EventRecorder(client, { component: name });
   const clock = opts.clock ?? Date.now;
@@ -124,16 +121,13 @@ export function startScheduler(client: Client, opts: SchedulerOptions = {}): Run
     recorder.event(withKind, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${podName} to ${placement.node}`);
   }
 
-  let workersDone: Promise<void> = Promise.resolve();
-  const ready = Promise.all([pods.synced, nodes.synced]).then(() => {
-    workersDone = startWorkers(queue, 1, sync, opts.onError);
+  return runController({
+    name,
+    queue,
+    workers: 1,
+    sync,
+    waitFor: [pods.synced, nodes.synced],
+    onError: opts.onError,
+    ownInformers: opts.informers ? undefined : informers,
   });
-  return {
-    ready,
-    async stop() {
-      queue.shutDown();
-      if (ownInformers) informers.stop();
-      await workersDone;
-    },
-  };
 }

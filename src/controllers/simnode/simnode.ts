@@ -7,10 +7,18 @@
  * ready) / anything else or absent (ready). A pod being deleted is finished (deleted with
  * gracePeriodSeconds 0) at once in fast mode, or after its grace period otherwise.
  */
-import { StatusError } from '../../api/errors.js';
 import { type KubeObject, objectKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
-import { type PodLike, type RunningController, SharedInformers, startWorkers, WorkQueue } from '../controller.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import {
+  ignoreNotFound,
+  isStatus,
+  onEveryChange,
+  type PodLike,
+  type RunningController,
+  runController,
+  SharedInformers,
+} from '../controller.js';
 import {
   microTime,
   NODE_LEASE_NAMESPACE,
@@ -47,8 +55,6 @@ export interface SimulatedNodes extends RunningController {
   nodes: string[];
 }
 
-const isStatus = (e: unknown, code: number) => e instanceof StatusError && e.code === code;
-
 export function startSimulatedNodes(client: Client, opts: SimulatedNodesOptions): SimulatedNodes {
   const prefix = opts.namePrefix ?? 'node-';
   const base = opts.podCIDRBase ?? '10.244';
@@ -64,17 +70,15 @@ export function startSimulatedNodes(client: Client, opts: SimulatedNodesOptions)
   const allocators = new Map(specs.map((s) => [s.name, new PodIPAllocator(`${base}.${s.index}`)]));
   /** Which node allocated a pod's IP, so it is released on that node when the pod goes. */
   const podNode = new Map<string, string>();
-  const ownInformers = !opts.informers;
   const informers = opts.informers ?? new SharedInformers(client);
   const pods = informers.for<PodLike>(R.pods);
   const queue = new WorkQueue();
   const timers = new Set<NodeJS.Timeout>();
-  let stopped = false;
 
   const enqueue = (pod: KubeObject) => {
     if (byName.has(pod.spec?.nodeName) || podNode.has(objectKey(pod))) queue.add(objectKey(pod));
   };
-  pods.addHandlers({ add: enqueue, update: (_old, cur) => enqueue(cur), delete: enqueue });
+  pods.addHandlers(onEveryChange(enqueue));
 
   const release = (key: string) => {
     const node = podNode.get(key);
@@ -93,15 +97,13 @@ export function startSimulatedNodes(client: Client, opts: SimulatedNodesOptions)
     podNode.set(key, node.name);
     const hostIP = nodeInternalIP(node.index);
     if (statusUpToDate(pod, hostIP, ip)) return;
-    try {
-      await client.update(
+    await ignoreNotFound(
+      client.update(
         R.pods,
         { ...pod, apiVersion: 'v1', kind: 'Pod', status: runningPodStatus(pod, hostIP, ip, clock()) },
         { namespace: pod.metadata.namespace, subresource: 'status' },
-      );
-    } catch (e) {
-      if (!isStatus(e, 404)) throw e;
-    }
+      ),
+    );
   }
 
   async function finishDeletion(pod: PodLike): Promise<void> {
@@ -125,7 +127,7 @@ export function startSimulatedNodes(client: Client, opts: SimulatedNodesOptions)
         preconditions: { uid: pod.metadata.uid },
       });
     } catch (e) {
-      if (!isStatus(e, 404) && !isStatus(e, 409)) throw e;
+      if (!isStatus(e, 404, 409)) throw e;
     }
   }
 
@@ -156,27 +158,24 @@ export function startSimulatedNodes(client: Client, opts: SimulatedNodesOptions)
     }
   }
 
-  let workersDone: Promise<void> = Promise.resolve();
-  const registered = Promise.all(specs.map(registerNode));
-  const ready = Promise.all([registered, pods.synced]).then(() => {
-    if (stopped) return;
-    workersDone = startWorkers(queue, opts.workers ?? 4, sync, opts.onError);
-    const heartbeat = setInterval(() => {
-      for (const spec of specs) void renewLease({ metadata: { name: spec.name } }).catch(() => {});
-    }, opts.heartbeatMs ?? 10_000);
-    heartbeat.unref?.();
-    timers.add(heartbeat);
-  });
-
-  return {
-    nodes: specs.map((s) => s.name),
-    ready,
-    async stop() {
-      stopped = true;
-      queue.shutDown();
-      for (const t of timers) clearTimeout(t);
-      if (ownInformers) informers.stop();
-      await workersDone;
+  const running = runController({
+    name: 'simulated-nodes',
+    queue,
+    workers: opts.workers ?? 4,
+    sync,
+    waitFor: [Promise.all(specs.map(registerNode)), pods.synced],
+    onSynced() {
+      const heartbeat = setInterval(() => {
+        for (const spec of specs) void renewLease({ metadata: { name: spec.name } }).catch(() => {});
+      }, opts.heartbeatMs ?? 10_000);
+      heartbeat.unref?.();
+      timers.add(heartbeat);
     },
-  };
+    onError: opts.onError,
+    ownInformers: opts.informers ? undefined : informers,
+    onStop() {
+      for (const t of timers) clearTimeout(t);
+    },
+  });
+  return { nodes: specs.map((s) => s.name), ...running };
 }
