@@ -11,6 +11,7 @@ import { startControllers } from '../controllers/manager.js';
 import { openStore, startCompactor } from '../storage/index.js';
 import type { Store } from '../storage/types.js';
 import { writeKubeconfig } from './kubeconfig.js';
+import { hostRunner } from './netns.js';
 import { createNodeNetwork, killLeftoverAgents, type RealNodes, startAgents } from './nodes.js';
 import { ensurePki, newToken } from './pki.js';
 import type { RuntimeInfo, StateDir } from './state-dir.js';
@@ -67,7 +68,11 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   const client = new LocalClient(handler);
   await registry.bootstrap(client);
   const compactor = startCompactor(store);
-  const controllers = startControllers(client, { simulatedNodes: opts.simulatedNodes });
+  const controllers = startControllers(client, {
+    simulatedNodes: opts.simulatedNodes,
+    // With real nodes, the host reaches LoadBalancer addresses through the first node (as `minikube tunnel`).
+    announceLoadBalancerIP: plan ? hostRouteVia(plan.nodes[0].ip, plan.bridge) : undefined,
+  });
   let nodes: RealNodes | undefined;
   if (plan) {
     nodes = startAgents(sd, plan, `https://${plan.gateway}:${running.port}`, pki.caCertPem);
@@ -91,6 +96,13 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
       registry.stop();
       await store.close();
     },
+  };
+}
+
+function hostRouteVia(nodeIP: string, bridge: string) {
+  return {
+    add: async (ip: string) => void (await hostRunner(['ip', 'route', 'replace', `${ip}/32`, 'via', nodeIP, 'dev', bridge])),
+    remove: async (ip: string) => void (await hostRunner(['ip', 'route', 'del', `${ip}/32`]).catch(() => undefined)),
   };
 }
 

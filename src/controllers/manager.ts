@@ -9,6 +9,7 @@ import { startEndpointsController } from './endpoints/index.js';
 import { startEndpointSliceController } from './endpointslice/index.js';
 import { startEndpointSliceMirroringController } from './endpointslicemirroring/index.js';
 import { startGarbageCollector } from './garbagecollector/index.js';
+import { type LoadBalancerIPAMOptions, startLoadBalancerIPAM } from './lbipam/controller.js';
 import { startNamespaceController } from './namespace/index.js';
 import { startReplicaSetController } from './replicaset/controller.js';
 import { startScheduler } from './scheduler/scheduler.js';
@@ -17,6 +18,10 @@ import { startSimulatedNodes } from './simnode/simnode.js';
 export interface ControllerManagerOptions {
   /** Simulated (kwok-like) nodes to register: pods on them run without processes. */
   simulatedNodes?: number;
+  /** LoadBalancer address pool, FIRST-LAST (default 172.18.255.200-172.18.255.250). */
+  loadBalancerPool?: string;
+  /** Makes an assigned LoadBalancer address reachable (a host route via a node). */
+  announceLoadBalancerIP?: LoadBalancerIPAMOptions['announce'];
 }
 
 export interface ControllerManager {
@@ -37,6 +42,7 @@ export function startControllers(client: Client, opts: ControllerManagerOptions 
     ['replicaset-controller', startReplicaSetController(client, shared)],
     ['deployment-controller', startDeploymentController(client, shared)],
     ['scheduler', startScheduler(client, shared)],
+    ['loadbalancer-ipam', startLoadBalancerIPAM(client, { ...shared, pool: opts.loadBalancerPool, announce: opts.announceLoadBalancerIP })],
   ];
   if (opts.simulatedNodes) {
     running.push([`simulated-nodes(${opts.simulatedNodes})`, startSimulatedNodes(client, { count: opts.simulatedNodes, informers })]);
