@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { registerAgentCommands } from '../agent/cli.js';
 import { downCommand, statusCommand, upCommand } from './cluster-commands.js';
+import { nodeShellCommand } from './node-commands.js';
 
 const program = new Command();
 program
@@ -42,6 +43,15 @@ program
   .description('Say whether a local cluster runs, where, and what it runs.')
   .option('--data-dir <dir>', "the cluster's data directory", undefined)
   .action(statusCommand);
+
+program
+  .command('node')
+  .description('Work with the nodes of a local cluster started with --nodes.')
+  .command('shell')
+  .description("Open a shell inside a node's network namespace (or run COMMAND there), as on a real node.")
+  .argument('<node>', 'node name, e.g. node-1')
+  .argument('[command...]', 'command to run instead of a shell (put it after --)')
+  .action((node: string, command: string[]) => nodeShellCommand(node, command));
 
 registerAgentCommands(program);
 

@@ -26,6 +26,7 @@ for IP in $(kubectl get pods -o jsonpath='{.items[*].status.podIP}'); do
   for i in $(seq 1 50); do curl -s -m 2 http://$IP/ | grep -q 'Welcome to nginx' && break; sleep 0.1; done
   curl -s -m 2 http://$IP/ | grep -o '<title>[^<]*</title>' | sed "s|^|$IP |"
 done
+echo "node-1 eth0: $(node bin/svcnet.js node shell node-1 -- ip -4 -o addr show eth0 | awk '{print $4}')"
 echo "kubernetes endpoints: $(kubectl get ep kubernetes -o jsonpath='{.subsets[0].addresses[0].ip}')"
 node bin/svcnet.js down --data-dir $DATA >/dev/null
 echo "netns left: $(ip netns list | wc -l)"
@@ -41,6 +42,7 @@ test('svcnet up --nodes 2 runs real pods on two nodes and down removes everythin
   const titles = out.match(/^10\.244\.\d+\.\d+ <title>Welcome to nginx!<\/title>$/gm) ?? [];
   assert.equal(titles.length, 3, out);
   assert.match(out, /^kubernetes endpoints: 172\.18\.0\.1$/m);
+  assert.match(out, /^node-1 eth0: 172\.18\.0\.2\/16$/m, 'svcnet node shell runs inside the node namespace');
   assert.match(out, /^netns left: 0$/m);
   assert.match(out, /^links left: 0$/m);
 });
