@@ -136,11 +136,13 @@ export class BoundedFrequencyRunner {
   }
 
   #fire(): void {
+    // Timers may fire a fraction of a millisecond before the clock reaches their due time.
+    const due = this.#timerDue ?? Number.NEGATIVE_INFINITY;
     this.#timer = undefined;
     this.#timerDue = undefined;
     if (this.#stopped || this.#running) return;
     const now = this.#timers.now();
-    const retrying = this.#retryAt !== undefined && now >= this.#retryAt;
+    const retrying = this.#retryAt !== undefined && Math.max(now, due) >= this.#retryAt;
     const periodic = !this.#requested && !retrying;
     const reason: SyncReason = !this.#ranOnce ? 'initial' : retrying ? 'retry' : periodic ? 'periodic' : 'requested';
     const full = this.#needFull || (periodic && this.#periodicFull);

@@ -1,0 +1,116 @@
+/**
+ * Rule programming benchmark (issue 5): N ClusterIP Services × 5 endpoints, for
+ * iptables mode (nf_tables and legacy binaries) and nftables mode, each in a fresh sandbox
+ * network namespace on the real kernel:
+ *
+ * - initial full sync (empty tables), then a full resync over the loaded rules (the periodic one),
+ * - a one-endpoint change (one endpoint of one Service replaced) as a partial sync.
+ *
+ * "proxy" is the proxy's own work (change tracking, rule generation, rendering); "kernel" is the
+ * time inside iptables-save/iptables-restore or nft (including the nsenter that runs them in the sandbox).
+ *
+ *     node --import tsx bench/proxy/rules.bench.ts [sizes=1000,5000,10000] [modes=iptables-nft,iptables-legacy,nftables]
+ */
+import { cpus, loadavg } from 'node:os';
+import { IptablesExecutor } from '../../src/proxy/backends/iptables/executor.js';
+import { IptablesProxier } from '../../src/proxy/backends/iptables/proxier.js';
+import { NftExecutor, NftProxier } from '../../src/proxy/backends/nftables/executor.js';
+import type { SyncRequest } from '../../src/proxy/runner.js';
+import { makeService, makeSlice } from '../../src/proxy/testing.js';
+import { ProxyState, type UpdateResult } from '../../src/proxy/tracker.js';
+import { startInSandbox } from '../../test/helpers/sandbox.js';
+
+type Mode = 'iptables-nft' | 'iptables-legacy' | 'nftables';
+const sizes = (process.argv[2] ?? '1000,5000,10000').split(',').map(Number);
+const modes = (process.argv[3] ?? 'iptables-nft,iptables-legacy,nftables').split(',') as Mode[];
+const ENDPOINTS = 5;
+const port = [{ name: 'http', port: 8080 }];
+
+/** Service i: cluster IP 10.96.x.y, endpoints 10.244.x.(y*5+k) — all distinct. */
+function serviceIP(i: number): string {
+  return `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+}
+function endpointIPs(i: number, generation = 0): string[] {
+  return Array.from(
+    { length: ENDPOINTS },
+    (_, k) => `10.${244 + (k >> 1)}.${(i >> 8) & 255}.${((i & 255) * 2 + (k & 1) + generation) % 256}`,
+  );
+}
+
+function buildState(n: number): ProxyState {
+  const state = new ProxyState('node-1');
+  for (let i = 0; i < n; i++) {
+    const nn = `default/svc-${i}`;
+    state.onService(undefined, makeService(nn, { clusterIP: serviceIP(i), ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));
+    state.onEndpointSlice(makeSlice(nn, `svc-${i}-abcde`, port, endpointIPs(i)));
+  }
+  return state;
+}
+
+interface Timing {
+  totalMs: number;
+  proxyMs: number;
+  kernelMs: number;
+}
+
+type Proxier = {
+  sync(
+    r: SyncRequest,
+    s: ProxyState['services'],
+    e: ProxyState['endpoints'],
+    c?: UpdateResult,
+  ): Promise<{ generateMs: number; applyMs: number }>;
+};
+
+async function timed(state: ProxyState, proxier: Proxier, request: SyncRequest, mutate?: () => void): Promise<Timing> {
+  const t0 = performance.now();
+  mutate?.();
+  const changes = state.apply();
+  const trackMs = performance.now() - t0;
+  const stats = await proxier.sync(request, state.services, state.endpoints, changes);
+  return { totalMs: performance.now() - t0, proxyMs: trackMs + stats.generateMs, kernelMs: stats.applyMs };
+}
+
+const fmt = (t: Timing) =>
+  `${(t.totalMs / 1000).toFixed(2)} s (proxy ${(t.proxyMs / 1000).toFixed(2)} / kernel ${(t.kernelMs / 1000).toFixed(2)})`;
+const fmtMs = (t: Timing) => `${t.totalMs.toFixed(0)} ms (proxy ${t.proxyMs.toFixed(1)} / kernel ${t.kernelMs.toFixed(0)})`;
+
+console.log(
+  `# rule programming — ${cpus().length} CPUs, load average at start ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+console.log('| mode | services | initial full sync | full resync | one-endpoint change |');
+console.log('|---|---|---|---|---|');
+for (const n of sizes) {
+  for (const mode of modes) {
+    const sandbox = await startInSandbox();
+    try {
+      const proxier: Proxier =
+        mode === 'nftables'
+          ? new NftProxier(new NftExecutor(sandbox.run), { clusterCIDR: '10.244.0.0/16', serviceCIDRs: ['10.96.0.0/12'] })
+          : new IptablesProxier(new IptablesExecutor({ run: sandbox.run, legacy: mode === 'iptables-legacy' }), {
+              clusterCIDR: '10.244.0.0/16',
+            });
+      const state = buildState(n);
+      const initial = await timed(state, proxier, { full: true, reason: 'initial' });
+      const resync = await timed(state, proxier, { full: true, reason: 'periodic' });
+      const target = Math.floor(n / 2);
+      const change = await timed(state, proxier, { full: false, reason: 'requested' }, () => {
+        const ips = endpointIPs(target);
+        ips[2] = `10.250.${(target >> 8) & 255}.${target & 255}`;
+        state.onEndpointSlice(makeSlice(`default/svc-${target}`, `svc-${target}-abcde`, port, ips));
+      });
+      console.log(`| ${mode} | ${n} | ${fmt(initial)} | ${fmt(resync)} | ${fmtMs(change)} |`);
+    } catch (err) {
+      console.log(`| ${mode} | ${n} | failed: ${String(err).slice(0, 200)} | | |`);
+    } finally {
+      await sandbox.stop();
+    }
+  }
+}
+console.log(
+  `load average at end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
