@@ -16,6 +16,7 @@ interface UpOptions {
   serviceNodePortRange: string;
   simulatedNodes?: string;
   nodes: string;
+  proxyMode: 'iptables' | 'nftables' | 'userspace';
 }
 
 type ChildMessage = { type: 'ready'; info: RuntimeInfo } | { type: 'error'; message: string };
@@ -53,6 +54,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
       serviceCIDR: opts.serviceClusterIpRange,
       nodePortRange: opts.serviceNodePortRange,
       nodes: Number(opts.nodes),
+      proxyMode: opts.proxyMode,
       simulatedNodes: opts.simulatedNodes !== undefined ? Number(opts.simulatedNodes) : Number(opts.nodes) > 0 ? 0 : 1,
       notify: (m: ChildMessage) => process.send?.(m),
     });
@@ -73,7 +75,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     opts.store,
   ];
   args.push('--service-cluster-ip-range', opts.serviceClusterIpRange, '--service-node-port-range', opts.serviceNodePortRange);
-  args.push('--nodes', opts.nodes);
+  args.push('--nodes', opts.nodes, '--proxy-mode', opts.proxyMode);
   if (opts.simulatedNodes !== undefined) args.push('--simulated-nodes', opts.simulatedNodes);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log, 'ipc'] });
   const msg = await new Promise<ChildMessage>((resolve) => {

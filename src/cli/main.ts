@@ -3,6 +3,7 @@
  */
 import { Command, Option } from 'commander';
 import { registerAgentCommands } from '../agent/cli.js';
+import { registerProxyCommand } from '../proxy/cli.js';
 import { downCommand, statusCommand, upCommand } from './cluster-commands.js';
 import { nodeShellCommand } from './node-commands.js';
 
@@ -26,6 +27,11 @@ program
   .option('--service-cluster-ip-range <cidr>', 'CIDR for Service cluster IPs', '10.96.0.0/12')
   .option('--service-node-port-range <range>', 'port range for NodePort Services', '30000-32767')
   .option('--nodes <n>', 'real nodes: network namespaces on the svcnet0 bridge, pods as processes (needs root)', '0')
+  .addOption(
+    new Option('--proxy-mode <mode>', 'service proxy mode on real nodes')
+      .choices(['iptables', 'nftables', 'userspace'])
+      .default('iptables'),
+  )
   .option(
     '--simulated-nodes <n>',
     'simulated nodes (kwok-like: pods become Running and Ready without processes); default 1 without --nodes',
@@ -54,5 +60,6 @@ program
   .action((node: string, command: string[]) => nodeShellCommand(node, command));
 
 registerAgentCommands(program);
+registerProxyCommand(program);
 
 await program.parseAsync(process.argv);

@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   simulatedNodes?: number;
   /** Real nodes: network namespaces on the svcnet0 bridge, each running an agent (needs root). */
   nodes?: number;
+  /** The service proxy's mode on real nodes. */
+  proxyMode?: 'iptables' | 'nftables' | 'userspace';
 }
 
 export interface ControlPlane {
@@ -75,9 +77,11 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   });
   let nodes: RealNodes | undefined;
   if (plan) {
-    nodes = startAgents(sd, plan, `https://${plan.gateway}:${running.port}`, pki.caCertPem);
+    nodes = startAgents(sd, plan, `https://${plan.gateway}:${running.port}`, pki.caCertPem, opts.proxyMode ?? 'iptables');
     for (const [t, user] of nodes.tokens) tokens.set(t, user);
     await registry.publishApiServerEndpoint(client, plan.gateway, running.port);
+    // The host is not a node: it reaches cluster IPs through the first node's proxy (masqueraded there).
+    await hostRunner(['ip', 'route', 'replace', opts.serviceCIDR, 'via', plan.nodes[0].ip, 'dev', plan.bridge]);
   }
   ready = true;
   return {
@@ -86,7 +90,11 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
     handler,
     client,
     store,
-    components: ['apiserver', ...controllers.names, ...(plan ? plan.nodes.map((n) => `agent(${n.name} ${n.ip})`) : [])],
+    components: [
+      'apiserver',
+      ...controllers.names,
+      ...(plan ? plan.nodes.map((n) => `agent+proxy(${n.name} ${n.ip}, ${opts.proxyMode ?? 'iptables'})`) : []),
+    ],
     agentPids: () => nodes?.agentPids() ?? [],
     close: async () => {
       await nodes?.stop();

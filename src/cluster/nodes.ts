@@ -48,7 +48,7 @@ export async function createNodeNetwork(count: number): Promise<TopologyPlan> {
 }
 
 /** Starts one agent per node, inside the node's network namespace. */
-export function startAgents(sd: StateDir, plan: TopologyPlan, apiServer: string, caPem: string): RealNodes {
+export function startAgents(sd: StateDir, plan: TopologyPlan, apiServer: string, caPem: string, proxyMode: string): RealNodes {
   const tokens = new Map<string, string>();
   const children: ChildProcess[] = [];
   for (const node of plan.nodes) {
@@ -58,7 +58,8 @@ export function startAgents(sd: StateDir, plan: TopologyPlan, apiServer: string,
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const kubeconfig = `${dir}/kubeconfig`;
     writeKubeconfig(kubeconfig, { server: apiServer, caPem, token, userName: `system:node:${node.name}` });
-    children.push(spawnAgent(sd, node, dir, kubeconfig));
+    children.push(spawnInNode(sd, node, 'agent', agentArgs(node, dir, kubeconfig)));
+    children.push(spawnInNode(sd, node, 'proxy', proxyArgs(node, kubeconfig, proxyMode)));
   }
   return {
     plan,
@@ -71,15 +72,8 @@ export function startAgents(sd: StateDir, plan: TopologyPlan, apiServer: string,
   };
 }
 
-function spawnAgent(sd: StateDir, node: NodePlan, dir: string, kubeconfig: string): ChildProcess {
-  const log = openSync(sd.path('logs', `${node.name}.log`), 'a');
-  // nsenter (not `ip netns exec`): the agent must share the host's mount namespace so the pod
-  // namespaces it adds under /var/run/netns are visible to `svcnet down` and node shells.
-  const argv = [
-    `--net=${netnsPath(node.netns)}`,
-    '--',
-    process.execPath,
-    process.argv[1],
+function agentArgs(node: NodePlan, dir: string, kubeconfig: string): string[] {
+  return [
     'agent',
     '--node-name',
     node.name,
@@ -94,6 +88,19 @@ function spawnAgent(sd: StateDir, node: NodePlan, dir: string, kubeconfig: strin
     '--kubeconfig',
     kubeconfig,
   ];
+}
+
+function proxyArgs(node: NodePlan, kubeconfig: string, mode: string): string[] {
+  // Metrics on the node's own loopback (each node namespace has its own), kube-proxy's default port.
+  return ['proxy', '--kubeconfig', kubeconfig, '--mode', mode, '--hostname-override', node.name, '--node-ip', node.ip];
+}
+
+/** Runs a svcnet component inside the node's network namespace, logging to logs/<node>-<what>.log. */
+function spawnInNode(sd: StateDir, node: NodePlan, what: string, args: string[]): ChildProcess {
+  const log = openSync(sd.path('logs', `${node.name}-${what}.log`), 'a');
+  // nsenter (not `ip netns exec`): the agent must share the host's mount namespace so the pod
+  // namespaces it adds under /var/run/netns are visible to `svcnet down` and node shells.
+  const argv = [`--net=${netnsPath(node.netns)}`, '--', process.execPath, process.argv[1], ...args];
   return spawn('nsenter', argv, { stdio: ['ignore', log, log] });
 }
 

@@ -19,13 +19,19 @@ node bin/svcnet.js up --nodes 2 --data-dir $DATA --port 0 >/dev/null
 ready() { kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready ' || true; }
 for i in $(seq 1 100); do [ "$(ready)" = 2 ] && break; sleep 0.1; done
 echo "nodes: $(ready)"
-kubectl apply -f examples/deploy-nginx.yaml >/dev/null
+kubectl apply -f examples/deploy-nginx.yaml -f examples/clusterip-nginx.yaml -f examples/nodeport-nginx.yaml >/dev/null
 kubectl rollout status deploy/webui --timeout=60s >/dev/null
 echo "spread: $(kubectl get pods -o jsonpath='{range .items[*]}{.spec.nodeName}{"\\n"}{end}' | sort -u | tr '\\n' ' ')"
 for IP in $(kubectl get pods -o jsonpath='{.items[*].status.podIP}'); do
   for i in $(seq 1 50); do curl -s -m 2 http://$IP/ | grep -q 'Welcome to nginx' && break; sleep 0.1; done
   curl -s -m 2 http://$IP/ | grep -o '<title>[^<]*</title>' | sed "s|^|$IP |"
 done
+web() { for i in $(seq 1 50); do curl -s -m 2 "$@" | grep -o '<title>[^<]*</title>' && return; sleep 0.1; done; echo none; }
+echo "clusterIP from host: $(web http://10.100.100.100/)"
+echo "clusterIP from node-2: $(node bin/svcnet.js node shell node-2 -- curl -s -m 2 http://10.100.100.100/ | grep -o '<title>[^<]*</title>')"
+echo "nodePort on node-1 from host: $(web http://172.18.0.2:30200/)"
+echo "nodePort on node-2 from host: $(web http://172.18.0.3:30200/)"
+echo "rules: $(node bin/svcnet.js node shell node-1 -- iptables -t nat -L -n | grep -c 'default/clusterip-service')"
 echo "node-1 eth0: $(node bin/svcnet.js node shell node-1 -- ip -4 -o addr show eth0 | awk '{print $4}')"
 echo "kubernetes endpoints: $(kubectl get ep kubernetes -o jsonpath='{.subsets[0].addresses[0].ip}')"
 node bin/svcnet.js down --data-dir $DATA >/dev/null
@@ -42,6 +48,11 @@ test('svcnet up --nodes 2 runs real pods on two nodes and down removes everythin
   const titles = out.match(/^10\.244\.\d+\.\d+ <title>Welcome to nginx!<\/title>$/gm) ?? [];
   assert.equal(titles.length, 3, out);
   assert.match(out, /^kubernetes endpoints: 172\.18\.0\.1$/m);
+  assert.match(out, /^clusterIP from host: <title>Welcome to nginx!<\/title>$/m);
+  assert.match(out, /^clusterIP from node-2: <title>Welcome to nginx!<\/title>$/m);
+  assert.match(out, /^nodePort on node-1 from host: <title>Welcome to nginx!<\/title>$/m);
+  assert.match(out, /^nodePort on node-2 from host: <title>Welcome to nginx!<\/title>$/m);
+  assert.ok(Number(/^rules: (\d+)$/m.exec(out)?.[1]) >= 4, 'kube-proxy style rules with the service name in comments');
   assert.match(out, /^node-1 eth0: 172\.18\.0\.2\/16$/m, 'svcnet node shell runs inside the node namespace');
   assert.match(out, /^netns left: 0$/m);
   assert.match(out, /^links left: 0$/m);
