@@ -15,6 +15,7 @@ import { SharedInformer } from '../client/informer.js';
 import { type Client, R } from '../client/types.js';
 import { runWorkers, WorkQueue } from '../client/workqueue.js';
 import { type CommandRunner, hostRunner, NetnsOps } from '../cluster/netns.js';
+import { type RunningKubelet, startKubeletServer } from './kubelet/server.js';
 import { detectNodeInfo, NodeHeartbeat, type NodeHeartbeatOptions, type NodeInfo } from './node.js';
 import { PodWorker, type SandboxManager } from './pod-worker.js';
 import { type BackoffOptions, CrashBackoff } from './runtime/backoff.js';
@@ -45,6 +46,12 @@ export interface AgentOptions {
   heartbeat?: NodeHeartbeatOptions;
   /** Pod sync workers; default 8. */
   workers?: number;
+  /**
+   * The kubelet API (logs, exec, attach, port-forward) for the API server: HTTPS on `host`
+   * (default the node IP) and `port` (default 10250; 0 picks one, published in the Node's
+   * daemonEndpoints), accepting the bearer tokens given. Without it no kubelet API is served.
+   */
+  kubelet?: { host?: string; port?: number; tls: { cert: string; key: string }; tokens: readonly string[] };
   /** Replaces the CNI sandboxes (tests of the runtime without networking). */
   sandboxes?: SandboxManager;
   log?: (message: string) => void;
@@ -81,6 +88,7 @@ export class Agent {
   private readonly sandboxes: SandboxManager;
   private readonly log: (message: string) => void;
   private workersDone: Promise<void> = Promise.resolve();
+  private kubelet: RunningKubelet | undefined;
 
   constructor(readonly options: AgentOptions) {
     const { client } = options;
@@ -90,6 +98,7 @@ export class Agent {
       internalIP: options.nodeIP,
       podCIDR: options.podCIDR,
       stateDir: options.stateDir,
+      kubeletPort: options.kubelet?.port,
     });
     this.heartbeat = new NodeHeartbeat(client, this.info, { onError: (err) => this.log(`heartbeat: ${err}`), ...options.heartbeat });
     this.backoff = new CrashBackoff(options.backoff);
@@ -141,6 +150,19 @@ export class Agent {
 
   /** Registers the node, lists pods, removes sandboxes left by an earlier run, and starts the workers. */
   async start(): Promise<void> {
+    const kubelet = this.options.kubelet;
+    if (kubelet) {
+      this.kubelet = await startKubeletServer({
+        pods: this,
+        host: kubelet.host ?? this.options.nodeIP,
+        port: kubelet.port ?? this.info.kubeletPort,
+        tls: kubelet.tls,
+        tokens: kubelet.tokens,
+        log: this.log,
+      });
+      // The Node publishes the port actually bound (port 0 picks one).
+      this.info.kubeletPort = this.kubelet.port;
+    }
     await this.heartbeat.start();
     this.pods.run();
     this.services.run();
@@ -157,6 +179,7 @@ export class Agent {
   /** Stops watching; with `killPods` (default true) also stops every pod's processes and sandbox. */
   async stop(options: { killPods?: boolean } = {}): Promise<void> {
     this.heartbeat.stop();
+    await this.kubelet?.close();
     this.queue.shutDown();
     this.pods.stop();
     this.services.stop();

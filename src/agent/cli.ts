@@ -3,11 +3,14 @@
  * against an API server from a kubeconfig) and the hidden `svcnet image <runner> …` that runs a
  * builtin image's process inside a container.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HttpClient } from '../client/http.js';
 import { loadKubeconfig } from '../cluster/kubeconfig.js';
 import { Agent } from './agent.js';
 import { runImage } from './images/main.js';
+import { selfSignedKubeletCert } from './kubelet/server.js';
+import { KUBELET_PORT } from './node.js';
 
 export interface AgentCommandOptions {
   kubeconfig?: string;
@@ -18,6 +21,26 @@ export interface AgentCommandOptions {
   nodeNetns?: string;
   clusterDns: string;
   clusterDomain: string;
+  kubeletAddress?: string;
+  kubeletPort: string;
+  kubeletCert?: string;
+  kubeletKey?: string;
+  kubeletTokenFile?: string;
+}
+
+/** The kubelet API settings from the flags: served only when a token file says whom to accept. */
+async function kubeletSettings(options: AgentCommandOptions) {
+  if (!options.kubeletTokenFile) return undefined;
+  const tokens = readFileSync(options.kubeletTokenFile, 'utf8')
+    .split('\n')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (Boolean(options.kubeletCert) !== Boolean(options.kubeletKey)) throw new Error('--kubelet-cert and --kubelet-key go together');
+  const tls =
+    options.kubeletCert && options.kubeletKey
+      ? { cert: readFileSync(options.kubeletCert, 'utf8'), key: readFileSync(options.kubeletKey, 'utf8') }
+      : await selfSignedKubeletCert(options.nodeName, [options.nodeIp]);
+  return { host: options.kubeletAddress ?? options.nodeIp, port: Number(options.kubeletPort), tls, tokens };
 }
 
 /** Runs an agent until SIGINT/SIGTERM (then stops its pods and exits). */
@@ -34,6 +57,7 @@ export async function agentCommand(options: AgentCommandOptions): Promise<void> 
     nodeNetns: options.nodeNetns,
     dns: { nameservers: options.clusterDns.split(',').filter(Boolean), domain: options.clusterDomain },
     imageCommand: [process.execPath, process.argv[1]!, 'image'],
+    kubelet: await kubeletSettings(options),
     log,
   });
   await agent.start();
@@ -58,6 +82,14 @@ export function registerAgentCommands(program: Command): void {
     .option('--node-netns <name>', 'name of the network namespace the agent runs in (pod namespaces are named under it)')
     .option('--cluster-dns <ips>', 'cluster DNS server addresses, comma-separated', '10.96.0.10')
     .option('--cluster-domain <domain>', 'cluster domain', 'cluster.local')
+    .option(
+      '--kubelet-token-file <path>',
+      "file with the bearer token(s) the kubelet API accepts (the API server's); without it no kubelet API is served",
+    )
+    .option('--kubelet-cert <path>', 'serving certificate of the kubelet API (PEM); default a self-signed one')
+    .option('--kubelet-key <path>', 'key of --kubelet-cert (PEM)')
+    .option('--kubelet-address <ip>', 'address the kubelet API listens on (default --node-ip)')
+    .option('--kubelet-port <port>', 'port of the kubelet API', String(KUBELET_PORT))
     .action(agentCommand);
   program
     .command('image <runner> [args...]', { hidden: true })

@@ -121,6 +121,12 @@ export class PodWorker {
     return rec?.process?.running ? rec.process.pid : undefined;
   }
 
+  /** A container's running process: attach and `logs -f` need its streams and its end. */
+  containerProcess(name: string): ContainerProcess | undefined {
+    const proc = this.containers.get(name)?.process;
+    return proc?.running ? proc : undefined;
+  }
+
   /** The CRI log file of a container's current (or, with `previous`, last finished) run. */
   logPath(name: string, previous = false): string | undefined {
     const rec = this.containers.get(name);
@@ -234,6 +240,7 @@ export class PodWorker {
       workingDir: spec.workingDir,
       logPath: join(this.logDir, spec.name ?? '', `${rec.restartCount}.log`),
       stdin: spec.stdin,
+      tty: spec.tty,
     });
     rec.runs++;
     rec.waiting = { reason: 'ContainerCreating' };

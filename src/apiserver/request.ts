@@ -2,6 +2,7 @@
  * The API server's transport-neutral request and response. The HTTPS front turns sockets into
  * these; the in-process client builds them directly, so both go through the same handler.
  */
+import type { Readable } from 'node:stream';
 import type { WatchEvent } from '../api/meta.js';
 
 export interface ApiRequest {
@@ -47,7 +48,17 @@ export interface RawResponse {
   headers?: Record<string, string>;
 }
 
-export type ApiResponse = JsonResponse | WatchResponse | RawResponse;
+/** A body streamed as it arrives (pods/log proxied from the node's kubelet, `follow` included). */
+export interface StreamResponse {
+  kind: 'stream';
+  status: number;
+  contentType: string;
+  /** Destroyed when the client goes away. */
+  body: Readable;
+  headers?: Record<string, string>;
+}
+
+export type ApiResponse = JsonResponse | WatchResponse | RawResponse | StreamResponse;
 
 /** What a resource URL names: /api/v1/namespaces/{ns}/{resource}/{name}/{subresource}. */
 export interface ResourceRequestInfo {

@@ -89,6 +89,26 @@ export async function writeResponse(res: ServerResponse, r: ApiResponse): Promis
       res.writeHead(r.status, { 'Content-Type': r.contentType, ...r.headers });
       res.end(r.body);
       return;
+    case 'stream': {
+      res.writeHead(r.status, { 'Content-Type': r.contentType, ...r.headers });
+      res.flushHeaders(); // `kubectl logs -f` shows lines as they come, not when the response ends
+      const body = r.body;
+      const stop = () => body.destroy();
+      res.on('close', stop);
+      try {
+        for await (const chunk of body) {
+          if (res.destroyed) break;
+          if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+        }
+      } catch {
+        // The source broke off (e.g. the kubelet went away): end what was sent.
+      } finally {
+        res.off('close', stop);
+        body.destroy();
+        res.end();
+      }
+      return;
+    }
     case 'watch': {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', ...warningHeader(r.warnings) });
       res.flushHeaders(); // kubectl waits for the headers before it reports the watch as started

@@ -3,7 +3,8 @@
  * (through the in-process client). Start order is expressed as readiness, not sleeps.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { ApiHandler } from '../apiserver/handler.js';
+import { ApiHandler, type HandlerOptions } from '../apiserver/handler.js';
+import { podProxy } from '../apiserver/podproxy/index.js';
 import { Registry } from '../apiserver/registry/index.js';
 import { startServer } from '../apiserver/server.js';
 import { LocalClient } from '../client/local.js';
@@ -50,6 +51,15 @@ function adminToken(sd: StateDir): string {
   return t;
 }
 
+/** The token the API server presents to kubelets: created once per data directory. */
+function kubeletClientToken(sd: StateDir): string {
+  const file = sd.path('pki', 'kubelet-client.token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const t = newToken();
+  writeFileSync(file, `${t}\n`, { mode: 0o600 });
+  return t;
+}
+
 export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions): Promise<ControlPlane> {
   sd.ensure();
   // Real nodes reach the API server on the bridge address, so the network comes first.
@@ -61,9 +71,20 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   const registry = new Registry(store, { serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange });
   await registry.start();
   let ready = false;
-  const handler = new ApiHandler(registry, { serverAddress: `${opts.host}:${opts.port}`, isReady: () => ready });
+  const handlerOptions: HandlerOptions = { serverAddress: `${opts.host}:${opts.port}`, isReady: () => ready };
+  const handler = new ApiHandler(registry, handlerOptions);
+  // kubectl logs/exec/attach/port-forward: the pod subresources the node's kubelet serves.
+  const kubeletToken = kubeletClientToken(sd);
+  const proxy = podProxy({ client: new LocalClient(handler), kubeletToken, kubeletCA: pki.caCertPem });
+  handlerOptions.connect = proxy.connect;
   const tokens = new Map([[token, 'svcnet-admin']]);
-  const running = await startServer(handler, { host: hosts, port: opts.port, tls: { cert: pki.certPem, key: pki.keyPem }, tokens });
+  const running = await startServer(handler, {
+    host: hosts,
+    port: opts.port,
+    tls: { cert: pki.certPem, key: pki.keyPem },
+    tokens,
+    onUpgrade: proxy.onUpgrade,
+  });
   const connectHost = opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
   const server = `https://${connectHost}:${running.port}`;
   writeKubeconfig(sd.kubeconfig, { server, caPem: pki.caCertPem, token });
@@ -77,7 +98,7 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   });
   let nodes: RealNodes | undefined;
   if (plan) {
-    nodes = startAgents(sd, plan, `https://${plan.gateway}:${running.port}`, pki.caCertPem, opts.proxyMode ?? 'iptables');
+    nodes = await startAgents(sd, plan, `https://${plan.gateway}:${running.port}`, pki, kubeletToken, opts.proxyMode ?? 'iptables');
     for (const [t, user] of nodes.tokens) tokens.set(t, user);
     await registry.publishApiServerEndpoint(client, plan.gateway, running.port);
     // The host is not a node: it reaches cluster IPs through the first node's proxy (masqueraded there).

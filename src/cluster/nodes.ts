@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeKubeconfig } from './kubeconfig.js';
 import { netnsPath } from './netns.js';
-import { newToken } from './pki.js';
+import { issueServingCert, newToken, type Pki } from './pki.js';
 import type { StateDir } from './state-dir.js';
 import { processAlive } from './state-dir.js';
 import { createTopology, destroyTopology, type NodePlan, type TopologyPlan } from './topology.js';
@@ -48,7 +48,15 @@ export async function createNodeNetwork(count: number): Promise<TopologyPlan> {
 }
 
 /** Starts one agent per node, inside the node's network namespace. */
-export function startAgents(sd: StateDir, plan: TopologyPlan, apiServer: string, caPem: string, proxyMode: string): RealNodes {
+export async function startAgents(
+  sd: StateDir,
+  plan: TopologyPlan,
+  apiServer: string,
+  pki: Pki,
+  kubeletToken: string,
+  proxyMode: string,
+): Promise<RealNodes> {
+  const caPem = pki.caCertPem;
   const tokens = new Map<string, string>();
   const children: ChildProcess[] = [];
   for (const node of plan.nodes) {
@@ -58,6 +66,17 @@ export function startAgents(sd: StateDir, plan: TopologyPlan, apiServer: string,
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const kubeconfig = `${dir}/kubeconfig`;
     writeKubeconfig(kubeconfig, { server: apiServer, caPem, token, userName: `system:node:${node.name}` });
+    // The kubelet API: a serving certificate from the cluster CA, and the token the API server presents.
+    const serving = await issueServingCert({
+      caCertPem: pki.caCertPem,
+      caKeyPem: pki.caKeyPem,
+      commonName: node.name,
+      dnsNames: [node.name],
+      ips: [node.ip],
+    });
+    writeFileSync(`${dir}/kubelet.crt`, serving.certPem, { mode: 0o644 });
+    writeFileSync(`${dir}/kubelet.key`, serving.keyPem, { mode: 0o600 });
+    writeFileSync(`${dir}/kubelet-client.token`, `${kubeletToken}\n`, { mode: 0o600 });
     children.push(spawnInNode(sd, node, 'agent', agentArgs(node, dir, kubeconfig)));
     children.push(spawnInNode(sd, node, 'proxy', proxyArgs(node, kubeconfig, proxyMode)));
   }
@@ -87,6 +106,12 @@ function agentArgs(node: NodePlan, dir: string, kubeconfig: string): string[] {
     dir,
     '--kubeconfig',
     kubeconfig,
+    '--kubelet-cert',
+    `${dir}/kubelet.crt`,
+    '--kubelet-key',
+    `${dir}/kubelet.key`,
+    '--kubelet-token-file',
+    `${dir}/kubelet-client.token`,
   ];
 }
 

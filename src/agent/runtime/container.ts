@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { CriLogWriter } from '../../streaming/logs.js';
+import { TTY_RESIZE_FD, ttyArgv } from '../kubelet/pty.js';
 import { containerInitScript, type MountPlan } from './mounts.js';
 
 /** What one run of a container needs. */
@@ -25,6 +26,8 @@ export interface ContainerLaunch {
   logPath: string;
   /** Keep a stdin pipe open (container.stdin). */
   stdin?: boolean;
+  /** Run the main process on a pseudo-terminal of its own (container.tty), for `kubectl attach -t`. */
+  tty?: boolean;
 }
 
 /** How a container's run ended. */
@@ -67,15 +70,26 @@ export class ContainerProcess {
   readonly exited: Promise<ContainerExit>;
   /** Resolves once the mounts are in place and the command is being exec'd (or the init failed). */
   readonly initialized: Promise<void>;
+  /** The main process runs on a pseudo-terminal (its stdout is the terminal's output). */
+  readonly tty: boolean;
+  private readonly resizePipe: Writable | undefined;
   private exit: ContainerExit | undefined;
 
   constructor(launch: ContainerLaunch) {
     this.containerID = `svcnet://${randomBytes(32).toString('hex')}`;
     mkdirSync(dirname(launch.logPath), { recursive: true });
     const log = new CriLogWriter(launch.logPath);
-    const [file, ...args] = containerArgv(launch);
-    const env = Object.fromEntries([...BASE_ENV, ['HOSTNAME', launch.hostname], ['HOME', '/root'], ...launch.env]);
-    this.child = spawn(file!, args, { env, detached: true, stdio: [launch.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] });
+    this.tty = launch.tty ?? false;
+    const [file, ...args] = containerArgv({ ...launch, argv: this.tty ? ttyArgv(launch.argv) : launch.argv });
+    // A runtime sets TERM for a container with a terminal, as Docker and containerd do.
+    const termEnv: [string, string][] = this.tty ? [['TERM', 'xterm']] : [];
+    const env = Object.fromEntries([...BASE_ENV, ['HOSTNAME', launch.hostname], ['HOME', '/root'], ...termEnv, ...launch.env]);
+    const stdio: ('pipe' | 'ignore')[] = [launch.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'];
+    if (this.tty) stdio[TTY_RESIZE_FD] = 'pipe';
+    this.child = spawn(file!, args, { env, detached: true, stdio });
+    this.resizePipe = this.tty ? (this.child.stdio[TTY_RESIZE_FD] as Writable) : undefined;
+    this.resizePipe?.on('error', () => {});
+    this.child.stdin?.on('error', () => {});
     const initPipe = this.child.stdio[3] as Readable;
     this.initialized = new Promise((resolve) => {
       initPipe.once('data', () => resolve());
@@ -105,6 +119,11 @@ export class ContainerProcess {
 
   get running(): boolean {
     return this.exit === undefined;
+  }
+
+  /** Sets the terminal size of a `tty` container (what `kubectl attach -t` sends on resize). */
+  resize(size: { width: number; height: number }): void {
+    if (this.resizePipe?.writable && size.width > 0 && size.height > 0) this.resizePipe.write(`${size.width} ${size.height}\n`);
   }
 
   /** Signals the container's process group (its main process and what it started). */
