@@ -3,9 +3,14 @@
 // cluster names and for cached external names; then RSS with 10,000 Services / 100,000 endpoints.
 //   node --import tsx bench/dns/dns.bench.ts [seconds]
 // Needs dnsperf and unbound (scripts/setup.sh bench). Everything listens on 127.0.0.1.
+//
+// On a shared machine the QPS a server reaches depends on how much of its core it gets, so each
+// run also reads the server's CPU time from /proc: queries per CPU-second is what one core of
+// our own would do, and the load average is printed beside every run.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterIndex, startDnsServer } from '../../src/dns/index.js';
 import { freePort, startFakeUpstream } from '../../test/dns/helpers.js';
@@ -56,6 +61,8 @@ if (process.argv[2] === 'serve') {
     process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed })}\n`);
   });
   process.stdin.on('end', () => process.exit(0));
+  // Exit normally on a signal too, so `--cpu-prof` can write its profile.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(0));
 } else {
   await main();
 }
@@ -106,6 +113,7 @@ async function startOurs(services: number, endpoints: number, upstreamPort: numb
   const { port } = JSON.parse((await out.next()).value);
   return {
     port: port as number,
+    pid: child.pid as number,
     memory: async () => {
       child.stdin?.write('x');
       return JSON.parse((await out.next()).value) as { rss: number; heap: number };
@@ -155,14 +163,37 @@ async function startUnbound(dir: string, upstreamPort: number) {
     if (r && r.qps > 0 && r.lost === 0) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  return { port, stop: () => child.kill('SIGTERM') };
+  return { port, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * The floor of Node's own UDP path: a socket that sends each query straight back with QR set.
+ * Whatever we spend above this per query is ours; below it no Node server can go.
+ */
+async function startEcho() {
+  // (Declared here: the module's top-level await runs main() before later top-level constants exist.)
+  const echo = `
+const s = require('node:dgram').createSocket({ type: 'udp4', lookup: (a, o, cb) => cb(null, a, 4) });
+s.on('message', (m, r) => { m[2] |= 0x80; s.send(m, r.port, r.address); });
+s.bind(0, '127.0.0.1', () => console.log(s.address().port));
+`;
+  const child = spawn('taskset', ['-c', CORE, process.execPath, '-e', echo], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = Number((await lines(child).next()).value);
+  return { port, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
 }
 
 interface PerfResult {
   qps: number;
+  completed: number;
   avgMs: number;
   lost: number;
   p99Ms?: number;
+}
+
+/** User + system CPU seconds a process has used (Linux /proc, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function runDnsperf(port: number, file: string, seconds: number, rate: number, verbose = false): Promise<PerfResult> {
@@ -203,11 +234,12 @@ function runDnsperf(port: number, file: string, seconds: number, rate: number, v
     child.on('error', reject);
     child.on('exit', () => {
       const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+      const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const avg = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1] ?? 0);
       const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0);
       latencies.sort((a, b) => a - b);
       const p99 = latencies.length ? latencies[Math.floor(latencies.length * 0.99)] * 1000 : undefined;
-      resolve({ qps, avgMs: avg * 1000, lost, p99Ms: p99 });
+      resolve({ qps, completed, avgMs: avg * 1000, lost, p99Ms: p99 });
     });
   });
 }
@@ -228,26 +260,35 @@ async function main() {
     stops.push(() => ours.stop());
     const unbound = await startUnbound(dir, upstream.port);
     stops.push(() => unbound.stop());
+    const echo = await startEcho();
+    stops.push(() => echo.stop());
 
     const rows: Record<string, string | number>[] = [];
     for (const [label, file] of [
       ['cluster names', cluster],
       ['cached external names', external],
     ] as const) {
-      for (const [server, port] of [
-        ['svcnet', ours.port],
-        ['unbound', unbound.port],
+      for (const [server, port, pid] of [
+        ['svcnet', ours.port, ours.pid],
+        ['unbound', unbound.port, unbound.pid],
+        ['node dgram echo (floor)', echo.port, echo.pid],
       ] as const) {
         await runDnsperf(port, file, 2, 0); // warm caches and the JIT
+        const load = loadavg()[0];
+        const cpuBefore = cpuSeconds(pid);
         const r = await runDnsperf(port, file, seconds, 0);
+        const cpu = cpuSeconds(pid) - cpuBefore;
         const lat = await runDnsperf(port, file, 3, 10_000, true);
         rows.push({
           queries: label,
           server,
           QPS: Math.round(r.qps),
+          'QPS per CPU-second': Math.round(r.completed / cpu),
+          'CPU µs/query': ((cpu / r.completed) * 1e6).toFixed(1),
           'avg latency (ms)': r.avgMs.toFixed(3),
           'p99 at 10k QPS (ms)': lat.p99Ms?.toFixed(3) ?? '-',
           lost: r.lost,
+          'load avg': load.toFixed(2),
         });
       }
     }
@@ -255,12 +296,17 @@ async function main() {
       `dnsperf -c 1 -T 1, ${seconds} s per run, each server pinned to one core (taskset -c ${CORE}), dnsperf on core ${DNSPERF_CORE}`,
     );
     console.table(rows);
-    for (const [a, b] of [
-      [0, 1],
-      [2, 3],
+    const pct = (a: number, b: number, column: string) => `${((100 * Number(rows[a][column])) / Number(rows[b][column])).toFixed(0)}%`;
+    for (const [a, b, floor] of [
+      [0, 1, 2],
+      [3, 4, 5],
     ]) {
-      console.log(`${rows[a].queries}: svcnet/unbound = ${((100 * Number(rows[a].QPS)) / Number(rows[b].QPS)).toFixed(0)}%`);
+      console.log(
+        `${rows[a].queries}: svcnet/unbound = ${pct(a, b, 'QPS')} of QPS, ${pct(a, b, 'QPS per CPU-second')} per CPU-second; ` +
+          `svcnet/echo floor = ${pct(a, floor, 'QPS per CPU-second')} per CPU-second`,
+      );
     }
+    echo.stop();
     unbound.stop();
     await ours.stop();
     stops.length = 1;

@@ -33,57 +33,99 @@ export function typeLabel(type: number | string): string {
 /** CoreDNS's buckets: prometheus.ExponentialBuckets(0.00025, 2, 16). */
 const BUCKETS = Array.from({ length: 16 }, (_, i) => 0.00025 * 2 ** i);
 
+const PROTOS = ['udp', 'tcp'] as const;
+/** Every `type` label value, so a type maps to a small integer once. */
+const TYPE_SLOTS = [...TYPE_LABELS, 'other'];
+const TYPE_INDEX = new Map(TYPE_SLOTS.map((t, i) => [t, i]));
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+/** The slot of a `type` label (see `typeLabel`) in the per-type counters. */
+export function typeSlot(type: number | string): number {
+  return TYPE_INDEX.get(typeLabel(type)) as number;
+}
+
+/** An rcode's name as CoreDNS labels it (numeric for the rare ones). */
+export function rcodeName(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? String(rcode);
+}
+
+/**
+ * CoreDNS's query metrics. The query path bumps slots of typed arrays (`count`); labels are
+ * attached only at scrape time, so a query costs no string building or hashing.
+ */
 export class DnsMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Map<string, number>();
-  private readonly responses = new Map<string, number>();
-  private readonly durations = new Map<string, { buckets: Float64Array; sum: number; count: number }>();
+  /** Requests by proto × family × type: see `requestSlot`. */
+  private readonly requests = new Float64Array(PROTOS.length * 2 * TYPE_SLOTS.length);
+  /** Responses by (rcode, plugin) pair: see `responseSlot`. */
+  private responses = new Float64Array(16);
+  private readonly responseLabels: { rcode: string; plugin: string }[] = [];
+  private readonly responseSlots = new Map<string, number>();
+  /** Per type: BUCKETS.length bucket counts, then sum, then count. */
+  private readonly durations = new Float64Array(TYPE_SLOTS.length * (BUCKETS.length + 2));
   cacheHits = { success: 0, denial: 0 };
   cacheMisses = 0;
 
   constructor(server: string) {
-    const flush = (map: Map<string, number>, counter: Counter, names: string[]) => {
-      for (const [k, v] of map) {
-        const values = k.split('\t');
-        const labels: Record<string, string> = { server, zone: '.', view: '' };
-        names.forEach((n, i) => {
-          labels[n] = values[i];
-        });
-        counter.inc(labels, v);
-      }
-      map.clear();
-    };
+    const flushedRequests = new Float64Array(this.requests.length);
     const requests: Counter = new Counter({
       name: 'coredns_dns_requests_total',
       help: 'Counter of DNS requests made per zone, protocol and family.',
       labelNames: ['server', 'zone', 'view', 'proto', 'family', 'type'],
       registers: [this.registry],
-      collect: () => flush(this.requests, requests, ['proto', 'family', 'type']),
+      collect: () => {
+        for (let slot = 0; slot < this.requests.length; slot++) {
+          const delta = this.requests[slot] - flushedRequests[slot];
+          if (delta === 0) continue;
+          flushedRequests[slot] = this.requests[slot];
+          const type = TYPE_SLOTS[slot % TYPE_SLOTS.length];
+          const rest = Math.floor(slot / TYPE_SLOTS.length);
+          const labels = { server, zone: '.', view: '', proto: PROTOS[rest >> 1], family: String((rest & 1) + 1), type };
+          requests.inc(labels, delta);
+        }
+      },
     });
+    let flushedResponses = new Float64Array(this.responses.length);
     const responses: Counter = new Counter({
       name: 'coredns_dns_responses_total',
       help: 'Counter of response status codes.',
       labelNames: ['server', 'zone', 'view', 'rcode', 'plugin'],
       registers: [this.registry],
-      collect: () => flush(this.responses, responses, ['rcode', 'plugin']),
+      collect: () => {
+        if (flushedResponses.length < this.responses.length) {
+          const grown = new Float64Array(this.responses.length);
+          grown.set(flushedResponses);
+          flushedResponses = grown;
+        }
+        for (let slot = 0; slot < this.responseLabels.length; slot++) {
+          const delta = this.responses[slot] - flushedResponses[slot];
+          if (delta === 0) continue;
+          flushedResponses[slot] = this.responses[slot];
+          responses.inc({ server, zone: '.', view: '', ...this.responseLabels[slot] }, delta);
+        }
+      },
     });
     const name = 'coredns_dns_request_duration_seconds';
-    // A histogram kept in typed arrays (prom-client's hashes labels on every observation).
+    // A histogram kept in a typed array (prom-client's hashes labels on every observation).
+    const stride = BUCKETS.length + 2;
     const duration = {
       name,
       help: 'Histogram of the time (in seconds) each request took per zone.',
       get: async () => {
         const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-        for (const [type, h] of this.durations) {
-          const labels = { server, zone: '.', view: '', type };
+        for (let t = 0; t < TYPE_SLOTS.length; t++) {
+          const base = t * stride;
+          const count = this.durations[base + stride - 1];
+          if (count === 0) continue;
+          const labels = { server, zone: '.', view: '', type: TYPE_SLOTS[t] };
           let cumulative = 0;
           BUCKETS.forEach((le, i) => {
-            cumulative += h.buckets[i];
+            cumulative += this.durations[base + i];
             values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
           });
-          values.push({ labels: { ...labels, le: '+Inf' }, value: h.count, metricName: `${name}_bucket` });
-          values.push({ labels, value: h.sum, metricName: `${name}_sum` });
-          values.push({ labels, value: h.count, metricName: `${name}_count` });
+          values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: `${name}_bucket` });
+          values.push({ labels, value: this.durations[base + stride - 2], metricName: `${name}_sum` });
+          values.push({ labels, value: count, metricName: `${name}_count` });
         }
         return { name, help: duration.help, type: 'histogram', values, aggregator: 'sum' };
       },
@@ -115,25 +157,44 @@ export class DnsMetrics {
     });
   }
 
-  /** One answered query. */
-  observe(proto: 'udp' | 'tcp', family: 1 | 2, type: string, rcode: string, plugin: string, seconds: number): void {
-    const rk = `${proto}\t${family}\t${type}`;
-    this.requests.set(rk, (this.requests.get(rk) ?? 0) + 1);
-    const sk = `${rcode}\t${plugin}`;
-    this.responses.set(sk, (this.responses.get(sk) ?? 0) + 1);
-    let h = this.durations.get(type);
-    if (!h) {
-      h = { buckets: new Float64Array(BUCKETS.length), sum: 0, count: 0 };
-      this.durations.set(type, h);
-    }
-    h.sum += seconds;
-    h.count++;
-    for (let i = 0; i < BUCKETS.length; i++) {
-      if (seconds <= BUCKETS[i]) {
-        h.buckets[i]++;
-        break;
+  /** The first request slot of a (proto, family); add `typeSlot(type)` for the type. */
+  requestBase(proto: 'udp' | 'tcp', family: 1 | 2): number {
+    return ((proto === 'tcp' ? 2 : 0) + family - 1) * TYPE_SLOTS.length;
+  }
+
+  /** The slot of an (rcode, plugin) pair, created on first use. */
+  responseSlot(rcode: string, plugin: string): number {
+    const key = `${rcode}\t${plugin}`;
+    let slot = this.responseSlots.get(key);
+    if (slot === undefined) {
+      slot = this.responseLabels.length;
+      this.responseLabels.push({ rcode, plugin });
+      this.responseSlots.set(key, slot);
+      if (slot >= this.responses.length) {
+        const grown = new Float64Array(this.responses.length * 2);
+        grown.set(this.responses);
+        this.responses = grown;
       }
     }
+    return slot;
+  }
+
+  /** One answered query, by precomputed slots: the query path's form. */
+  count(requestSlot: number, responseSlot: number, type: number, seconds: number): void {
+    this.requests[requestSlot]++;
+    this.responses[responseSlot]++;
+    const base = type * (BUCKETS.length + 2);
+    let i = 0;
+    while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
+    if (i < BUCKETS.length) this.durations[base + i]++;
+    this.durations[base + BUCKETS.length] += seconds;
+    this.durations[base + BUCKETS.length + 1]++;
+  }
+
+  /** One answered query, by label values. */
+  observe(proto: 'udp' | 'tcp', family: 1 | 2, type: string, rcode: string, plugin: string, seconds: number): void {
+    const t = typeSlot(type);
+    this.count(this.requestBase(proto, family) + t, this.responseSlot(rcode, plugin), t, seconds);
   }
 }
 

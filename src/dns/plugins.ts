@@ -125,8 +125,8 @@ function ttlOf(rr: ResourceRecord): number {
   return 'ttl' in rr && typeof rr.ttl === 'number' ? rr.ttl : 0;
 }
 
-/** Positive: the smallest answer TTL; negative: the SOA's TTL and minimum (RFC 2308). */
-function cacheTtl(reply: Reply): number {
+/** How long a reply may be cached, in seconds. Positive: the smallest answer TTL; negative: the SOA's TTL and minimum (RFC 2308). */
+export function cacheTtl(reply: Reply): number {
   if (reply.rcode !== 'NOERROR' && reply.rcode !== 'NXDOMAIN') return 0;
   if (reply.answers.length > 0) return Math.min(...reply.answers.map(ttlOf));
   const soa = reply.authority.find((rr) => rr.type === 'SOA');

@@ -1,18 +1,17 @@
 /**
- * UDP and TCP front of the DNS server. Plain queries whose answer depends only on the cluster
- * data are answered from a cache of fully encoded responses, keyed by the lower-cased
- * question bytes and the client's EDNS shape; a hit copies the bytes and patches the ID, the
- * RD/CD bits and the question's case. Any change to the cluster data (its generation) empties
- * that cache. Everything else is decoded by dns-packet and goes through the plugin chain.
+ * UDP and TCP front of the DNS server. Answers are encoded once and replayed: a query whose
+ * lower-cased question and EDNS shape match a stored answer gets those bytes with its ID, RD/CD
+ * bits and question spelling patched in. Cluster answers stay valid while the cluster data keeps
+ * its generation; forwarded answers until their TTL runs out, with TTLs lowered as they age (as
+ * CoreDNS's cache does). Everything else is decoded by dns-packet and goes through the plugin chain.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import packet from 'dns-packet';
 import type { ClusterData } from './cluster-index.js';
-import type { DnsMetrics } from './metrics.js';
-import { typeLabel } from './metrics.js';
-import type { Next, Reply } from './plugins.js';
-import { encodeResponse, RCODES, type ResponseMessage, type ScannedQuery, scanQuery } from './wire.js';
+import { type DnsMetrics, typeLabel, typeSlot } from './metrics.js';
+import { cacheTtl, type Next, type Reply } from './plugins.js';
+import { encodeResponse, encodeTruncated, RCODES, type ResponseMessage, type ScannedQuery, scanQuery } from './wire.js';
 
 export interface DnsServerOptions {
   host: string;
@@ -20,17 +19,63 @@ export interface DnsServerOptions {
   handler: Next;
   data: ClusterData;
   metrics?: DnsMetrics;
+  /** Encoded answers kept for replay; default 50,000 (the oldest goes first). */
+  answerCacheSize?: number;
+  /** Upper bound (seconds) on how long a forwarded answer is replayed; default 3600. */
+  maxForwardTtl?: number;
+  /** Monotonic milliseconds; tests inject a clock to age forwarded answers. */
+  now?: () => number;
 }
 
-const MAX_WIRE_CACHE = 50_000;
 const TCP_IDLE_MS = 10_000;
+/** Classic DNS's UDP limit: answers longer than this also get a truncated form stored. */
+const CLASSIC_UDP_SIZE = 512;
+const noop = () => {};
+
+/** An encoded answer to one question asked with one EDNS shape. */
+interface StoredAnswer {
+  /** Lower-cased question name, QTYPE, QCLASS, then the EDNS shape byte: confirms a hash match. */
+  key: Uint8Array;
+  full: Buffer;
+  /** Header, question and OPT with TC set, for UDP clients whose buffer `full` exceeds. */
+  truncated: Buffer | undefined;
+  /** Cluster answers: the data generation they were computed at; -1 for forwarded answers. */
+  generation: number;
+  /** Forwarded answers: clock time they expire (Infinity for cluster answers). */
+  expires: number;
+  stored: number;
+  /** Where the TTLs sit in `full`, and their values when stored (forwarded answers only). */
+  ttlOffsets: number[];
+  ttls: number[];
+  /** Whole seconds the TTLs in `full` currently have been lowered by. */
+  aged: number;
+  typeSlot: number;
+  responseSlot: number;
+  positive: boolean;
+}
+
+/** FNV-1a over the first `n` bytes. */
+function hashBytes(bytes: Uint8Array, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h;
+}
+
+/** Lowers the TTLs of a stored forwarded answer to what they are `age` seconds after it was stored. */
+function ageAnswer(entry: StoredAnswer, age: number): void {
+  const { full, ttlOffsets, ttls } = entry;
+  for (let i = 0; i < ttlOffsets.length; i++) full.writeUInt32BE(Math.max(0, ttls[i] - age), ttlOffsets[i]);
+  entry.aged = age;
+}
 
 export class DnsServer {
   private udp?: dgram.Socket;
   private tcp?: net.Server;
   private readonly sockets = new Set<net.Socket>();
-  private readonly wireCache = new Map<string, Buffer>();
-  private wireGeneration = -1;
+  private readonly answers = new Map<number, StoredAnswer>();
+  private readonly capacity: number;
+  private readonly maxForwardTtl: number;
+  private readonly now: () => number;
   private readonly scan: ScannedQuery = {
     questionEnd: 0,
     type: 0,
@@ -41,15 +86,29 @@ export class DnsServer {
     key: Buffer.alloc(300),
     keyLength: 0,
   };
+  /** Set by `replay`: whether `scan` holds the current query, and its key's hash. */
+  private scanned = false;
+  private scanHash = 0;
+  /** The stored answer the last replay handed out (its own bytes, patched in place). */
+  private replayed: StoredAnswer | undefined;
 
-  constructor(private readonly options: DnsServerOptions) {}
+  constructor(private readonly options: DnsServerOptions) {
+    this.capacity = options.answerCacheSize ?? 50_000;
+    this.maxForwardTtl = options.maxForwardTtl ?? 3600;
+    this.now = options.now ?? performance.now.bind(performance);
+  }
 
   /** Binds UDP and TCP on the same port (port 0 picks a free one for both). */
   async listen(): Promise<void> {
     const { host } = this.options;
+    const family = net.isIPv6(host) ? 6 : 4;
     for (let attempt = 0; ; attempt++) {
       // Replies go to the literal address the query came from: skip dgram's async lookup step.
-      const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup });
+      const udp = dgram.createSocket({
+        type: family === 6 ? 'udp6' : 'udp4',
+        lookup: (address: string, _options: unknown, callback: (err: Error | null, address: string, family: number) => void) =>
+          callback(null, address, family),
+      });
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
         udp.bind(this.options.port, host, () => resolve());
@@ -66,7 +125,7 @@ export class DnsServer {
         if (this.options.port !== 0 || attempt > 10) throw err;
         continue;
       }
-      udp.on('error', () => {});
+      udp.on('error', noop);
       udp.on('message', (msg, rinfo) => this.serveUdp(udp, msg, rinfo));
       this.udp = udp;
       this.tcp = tcp;
@@ -88,20 +147,23 @@ export class DnsServer {
   }
 
   private serveUdp(udp: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo) {
-    const family = rinfo.family === 'IPv6' ? 2 : 1;
-    let out: Buffer | null | Promise<Buffer | null>;
-    try {
-      out = this.respond(msg, 'udp', family);
-    } catch {
+    this.replayed = undefined;
+    const out = this.respond(msg, 'udp', rinfo.family === 'IPv6' ? 2 : 1);
+    if (out === null) return;
+    // The (msg, port, address) form: the (msg, offset, length, …) one slices a new Buffer per send.
+    if (out instanceof Promise) {
+      out.then((b) => b && udp.send(b, rinfo.port, rinfo.address), noop);
       return;
     }
-    if (out === null) return;
-    if (out instanceof Promise) {
-      out.then(
-        (b) => b && udp.send(b, rinfo.port, rinfo.address),
-        () => {},
-      );
-    } else udp.send(out, rinfo.port, rinfo.address);
+    udp.send(out, rinfo.port, rinfo.address);
+    // Normally the kernel took the bytes already. If the send was queued instead, the queue holds
+    // the stored answer's own buffer: give the entry a fresh copy so the next replay cannot patch
+    // bytes still waiting to go out.
+    const entry = this.replayed as StoredAnswer | undefined;
+    if (entry !== undefined && udp.getSendQueueCount() > 0) {
+      if (out === entry.full) entry.full = Buffer.from(out);
+      else entry.truncated = Buffer.from(out);
+    }
   }
 
   private serveTcp(socket: net.Socket) {
@@ -110,6 +172,13 @@ export class DnsServer {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
     const family = socket.remoteFamily === 'IPv6' ? 2 : 1;
+    const send = (b: Buffer | null) => {
+      if (!b || socket.destroyed) return;
+      const framed = Buffer.allocUnsafe(b.length + 2);
+      framed.writeUInt16BE(b.length, 0);
+      framed.set(b, 2);
+      socket.write(framed);
+    };
     let pending = Buffer.alloc(0);
     socket.on('data', (chunk) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -118,69 +187,85 @@ export class DnsServer {
         if (pending.length < 2 + len) break;
         const msg = pending.subarray(2, 2 + len);
         pending = pending.subarray(2 + len);
-        const send = (b: Buffer | null) => {
-          if (!b) return;
-          const framed = Buffer.allocUnsafe(b.length + 2);
-          framed.writeUInt16BE(b.length, 0);
-          b.copy(framed, 2);
-          if (!socket.destroyed) socket.write(framed);
-        };
-        try {
-          const out = this.respond(msg, 'tcp', family);
-          if (out instanceof Promise) out.then(send, () => {});
-          else send(out);
-        } catch {
-          socket.destroy();
-          return;
-        }
+        const out = this.respond(msg, 'tcp', family);
+        if (out instanceof Promise) out.then(send, () => socket.destroy());
+        else send(out);
       }
     });
   }
 
-  /** Answers one message: bytes now (fast path), bytes later (chain), or null to stay silent. */
+  /**
+   * Answers one message: bytes now (a stored answer), bytes later (the chain), or null to stay
+   * silent. Bytes returned at once belong to the answer store: use them before the next call.
+   */
   respond(msg: Buffer, transport: 'udp' | 'tcp', family: 1 | 2 = 1): Buffer | null | Promise<Buffer | null> {
     if (msg.length < 12) return null;
-    const started = performance.now();
+    const started = this.now();
+    const out = this.replay(msg, transport, family, started);
+    if (out !== undefined) return out;
+    const key = this.scanned ? this.scan.key.subarray(0, this.scan.keyLength + 1) : undefined;
+    // Copied: `scan` is reused by the next query while this one awaits the chain.
+    return this.slowPath(msg, transport, family, started, key && new Uint8Array(key), this.scanHash, this.scan.type);
+  }
+
+  /** The stored answer for this query, patched for it; undefined when there is none (or it is stale). */
+  private replay(msg: Buffer, transport: 'udp' | 'tcp', family: 1 | 2, started: number): Buffer | undefined {
     const scan = this.scan;
-    let key: string | undefined;
-    if (scanQuery(msg, scan)) {
-      const nameEnd = scan.questionEnd - 4;
-      // The key ends with the client's shape: transport, OPT or not, UDP size, DO bit.
-      const k = scan.key;
-      let n = scan.keyLength;
-      k[n++] = transport === 'tcp' ? 0x74 : scan.hasOpt ? (scan.dnssecOk ? 0x64 : 0x75) : 0x6e;
-      k[n++] = scan.udpSize >> 8;
-      k[n++] = scan.udpSize & 0xff;
-      key = k.toString('latin1', 0, n);
-      const generation = this.options.data.generation;
-      if (this.wireGeneration !== generation) {
-        this.wireCache.clear();
-        this.wireGeneration = generation;
+    this.scanned = scanQuery(msg, scan);
+    if (!this.scanned) return undefined;
+    // The key ends with the client's EDNS shape: no OPT, OPT, OPT with DO.
+    const key = scan.key;
+    const n = scan.keyLength;
+    key[n] = scan.hasOpt ? (scan.dnssecOk ? 3 : 2) : 1;
+    const hash = hashBytes(key, n + 1);
+    this.scanHash = hash;
+    const entry = this.answers.get(hash);
+    if (entry === undefined) return undefined;
+    const stored = entry.key;
+    if (stored.length !== n + 1) return undefined;
+    for (let i = 0; i <= n; i++) if (stored[i] !== key[i]) return undefined;
+    if (entry.generation >= 0) {
+      if (entry.generation !== this.options.data.generation) return undefined;
+    } else {
+      if (started >= entry.expires) {
+        this.answers.delete(hash);
+        return undefined;
       }
-      const cached = this.wireCache.get(key);
-      if (cached) {
-        const out = Buffer.allocUnsafe(cached.length);
-        cached.copy(out);
-        out[0] = msg[0];
-        out[1] = msg[1];
-        out[2] = (cached[2] & 0xfe) | (msg[2] & 0x01);
-        out[3] = (cached[3] & 0xef) | (msg[3] & 0x10);
-        msg.copy(out, 12, 12, nameEnd);
-        if (this.options.metrics) {
-          this.options.metrics.cacheHits[(out[3] & 0xf) === 0 && out.readUInt16BE(6) > 0 ? 'success' : 'denial']++;
-          this.options.metrics.observe(
-            transport,
-            family,
-            typeLabel(scan.type),
-            rcodeName(out[3] & 0xf),
-            'cache',
-            (performance.now() - started) / 1000,
-          );
-        }
-        return out;
-      }
+      const age = Math.floor((started - entry.stored) / 1000);
+      if (age !== entry.aged) ageAnswer(entry, age);
     }
-    return this.slowPath(msg, transport, family, started, key, scan.type);
+    // Patched in place, not copied: ID, RD, CD and the question's spelling are rewritten on
+    // every replay, so the stored bytes need not stay pristine.
+    const out = transport === 'udp' && entry.full.length > scan.udpSize && entry.truncated ? entry.truncated : entry.full;
+    out[0] = msg[0];
+    out[1] = msg[1];
+    out[2] = (out[2] & 0xfe) | (msg[2] & 0x01);
+    out[3] = (out[3] & 0xef) | (msg[3] & 0x10);
+    const nameEnd = scan.questionEnd - 4;
+    for (let i = 12; i < nameEnd; i++) out[i] = msg[i];
+    this.replayed = entry;
+    const metrics = this.options.metrics;
+    if (metrics !== undefined) {
+      if (entry.positive) metrics.cacheHits.success++;
+      else metrics.cacheHits.denial++;
+      metrics.count(
+        metrics.requestBase(transport, family) + entry.typeSlot,
+        entry.responseSlot,
+        entry.typeSlot,
+        (this.now() - started) / 1000,
+      );
+    }
+    return out;
+  }
+
+  /** Keeps an answer for replay, evicting the oldest when full. */
+  private store(key: Uint8Array, hash: number, entry: Omit<StoredAnswer, 'key'>): void {
+    if (!this.answers.has(hash) && this.answers.size >= this.capacity) {
+      const oldest = this.answers.keys().next().value;
+      if (oldest !== undefined) this.answers.delete(oldest);
+    }
+    this.answers.delete(hash);
+    this.answers.set(hash, { key, ...entry });
   }
 
   private async slowPath(
@@ -188,7 +273,8 @@ export class DnsServer {
     transport: 'udp' | 'tcp',
     family: 1 | 2,
     started: number,
-    key: string | undefined,
+    key: Uint8Array | undefined,
+    hash: number,
     scannedType: number,
   ): Promise<Buffer | null> {
     // Never answer a response: that is how reflection loops start.
@@ -259,21 +345,42 @@ export class DnsServer {
       authority: reply.authority,
       additional: reply.additional,
     };
+    // Cluster answers are replayed while the data stands still; forwarded ones for their TTL.
+    const storable = key !== undefined && scannedType === question.type;
+    const cluster = reply.generation !== undefined && reply.generation === this.options.data.generation;
+    const forwardTtl =
+      reply.generation === undefined && (reply.plugin === 'forward' || reply.plugin === 'cache')
+        ? Math.min(cacheTtl(reply), this.maxForwardTtl)
+        : 0;
+    const ttlOffsets: number[] = [];
     let out: Buffer;
     try {
-      out = encodeResponse(response, max);
+      out = encodeResponse(response, storable && (cluster || forwardTtl > 0) ? 65535 : max, ttlOffsets);
     } catch {
       out = encodeResponse({ ...base, question, rcode: RCODES.SERVFAIL }, max);
       reply = { ...reply, rcode: 'SERVFAIL', generation: undefined };
+      return this.finish(out, transport, family, type, reply.rcode, reply.plugin, started);
     }
-    if (
-      key !== undefined &&
-      scannedType === question.type &&
-      reply.generation !== undefined &&
-      reply.generation === this.options.data.generation
-    ) {
-      if (this.wireCache.size >= MAX_WIRE_CACHE) this.wireCache.clear();
-      this.wireCache.set(key, out);
+    if (storable && (cluster || forwardTtl > 0)) {
+      const full = out;
+      const truncated = full.length > CLASSIC_UDP_SIZE ? encodeTruncated(response) : undefined;
+      const now = this.now();
+      const metrics = this.options.metrics;
+      this.store(key, hash, {
+        full,
+        truncated,
+        generation: cluster ? (reply.generation as number) : -1,
+        expires: cluster ? Number.POSITIVE_INFINITY : now + forwardTtl * 1000,
+        stored: now,
+        ttlOffsets: cluster ? [] : ttlOffsets,
+        ttls: cluster ? [] : ttlOffsets.map((off) => full.readUInt32BE(off)),
+        aged: 0,
+        typeSlot: typeSlot(question.type),
+        responseSlot: metrics ? metrics.responseSlot(reply.rcode, 'cache') : 0,
+        positive: reply.rcode === 'NOERROR' && reply.answers.length > 0,
+      });
+      // A copy: the stored bytes get patched by later replays, maybe before this one is sent.
+      out = Buffer.from(full.length > max && truncated ? truncated : full);
     }
     return this.finish(out, transport, family, type, reply.rcode, reply.plugin, started);
   }
@@ -287,18 +394,9 @@ export class DnsServer {
     plugin: string,
     started: number,
   ): Buffer {
-    this.options.metrics?.observe(transport, family, type, rcode, plugin, (performance.now() - started) / 1000);
+    this.options.metrics?.observe(transport, family, type, rcode, plugin, (this.now() - started) / 1000);
     return out;
   }
-}
-
-function literalLookup(address: string, _options: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  callback(null, address, net.isIPv6(address) ? 6 : 4);
-}
-
-const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
-function rcodeName(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? String(rcode);
 }
 
 /** A header-only reply (FORMERR for what we cannot parse), keeping the ID and opcode. */

@@ -121,17 +121,27 @@ function ipv6Bytes(ip: string): Buffer {
   return out;
 }
 
-function record(w: Writer, rr: ResourceRecord) {
+/** Offset of the TTL field in an encoded record starting at `at` (after its uncompressed owner name). */
+function ttlOffset(buf: Buffer, at: number): number {
+  let off = at;
+  while (buf[off] !== 0) off += buf[off] + 1;
+  return off + 1 + 4;
+}
+
+function record(w: Writer, rr: ResourceRecord, ttlOffsets: number[] | undefined) {
   const type = TYPES[rr.type];
   if (type === undefined || rr.type === 'OPT') {
     // Types we never produce ourselves (forwarded answers): dns-packet writes them uncompressed.
+    const at = w.off;
     w.bytes(answerCodec.encode(rr));
+    if (ttlOffsets && rr.type !== 'OPT') ttlOffsets.push(ttlOffset(w.buf, at));
     return;
   }
   const r = rr as { name: string; ttl?: number; class?: string; data: unknown };
   w.name(r.name);
   w.u16(type);
   w.u16(r.class === 'CH' ? 3 : 1);
+  ttlOffsets?.push(w.off);
   w.u32(r.ttl ?? 0);
   const lenAt = w.off;
   w.u16(0);
@@ -202,14 +212,22 @@ function opt(w: Writer, m: ResponseMessage) {
 /**
  * Encodes a response no longer than `maxSize`. When the full answer does not fit, sends the
  * header, question and OPT with TC set and no records, so the client retries over TCP.
+ * `ttlOffsets`, when given, receives where each record's TTL was written (in the full form),
+ * so a cache can age the encoded answer in place.
  */
-export function encodeResponse(m: ResponseMessage, maxSize: number): Buffer {
-  const full = write(m, false);
+export function encodeResponse(m: ResponseMessage, maxSize: number, ttlOffsets?: number[]): Buffer {
+  const full = write(m, false, ttlOffsets);
   if (full.length <= maxSize) return full;
+  if (ttlOffsets) ttlOffsets.length = 0;
   return write(m, true);
 }
 
-function write(m: ResponseMessage, truncated: boolean): Buffer {
+/** The truncated form of a response: header, question and OPT, with TC set. */
+export function encodeTruncated(m: ResponseMessage): Buffer {
+  return write(m, true);
+}
+
+function write(m: ResponseMessage, truncated: boolean, ttlOffsets?: number[]): Buffer {
   const w = new Writer(512);
   const sections = truncated ? [[], [], []] : [m.answers, m.authority, m.additional];
   header(w, m, [m.question ? 1 : 0, sections[0].length, sections[1].length, sections[2].length + (m.edns ? 1 : 0)], truncated);
@@ -218,7 +236,7 @@ function write(m: ResponseMessage, truncated: boolean): Buffer {
     w.u16(m.question.type);
     w.u16(m.question.class);
   }
-  for (const section of sections) for (const rr of section) record(w, rr);
+  for (const section of sections) for (const rr of section) record(w, rr, ttlOffsets);
   opt(w, m);
   return Buffer.from(w.buf.subarray(0, w.off));
 }
@@ -242,13 +260,13 @@ export interface ScannedQuery {
  * beyond the result object. Returns undefined for anything else (the slow path decodes it).
  */
 export function scanQuery(buf: Buffer, out: ScannedQuery): boolean {
+  // Plain byte reads: this runs for every query, and readUInt16BE's checks show in profiles.
   const len = buf.length;
   if (len < 17) return false;
-  const flags = buf.readUInt16BE(2);
-  // QR must be 0, opcode QUERY; one question, no answers or authority.
-  if ((flags & 0xf800) !== 0 || buf.readUInt16BE(4) !== 1 || buf.readUInt16BE(6) !== 0 || buf.readUInt16BE(8) !== 0) return false;
-  const arcount = buf.readUInt16BE(10);
-  if (arcount > 1) return false;
+  // QR must be 0, opcode QUERY; one question, no answers or authority, at most one additional.
+  if ((buf[2] & 0xf8) !== 0 || buf[4] !== 0 || buf[5] !== 1 || buf[6] !== 0 || buf[7] !== 0 || buf[8] !== 0 || buf[9] !== 0) return false;
+  if (buf[10] !== 0 || buf[11] > 1) return false;
+  const arcount = buf[11];
   let off = 12;
   let nameLen = 0;
   for (;;) {
@@ -271,10 +289,14 @@ export function scanQuery(buf: Buffer, out: ScannedQuery): boolean {
     off += l + 1;
   }
   if (off + 4 > len) return false;
-  buf.copy(out.key, nameLen, off, off + 4);
+  const key = out.key;
+  key[nameLen] = buf[off];
+  key[nameLen + 1] = buf[off + 1];
+  key[nameLen + 2] = buf[off + 2];
+  key[nameLen + 3] = buf[off + 3];
   out.keyLength = nameLen + 4;
-  out.type = buf.readUInt16BE(off);
-  out.qclass = buf.readUInt16BE(off + 2);
+  out.type = (buf[off] << 8) | buf[off + 1];
+  out.qclass = (buf[off + 2] << 8) | buf[off + 3];
   off += 4;
   out.questionEnd = off;
   out.hasOpt = false;
@@ -282,12 +304,12 @@ export function scanQuery(buf: Buffer, out: ScannedQuery): boolean {
   out.dnssecOk = false;
   if (arcount === 1) {
     // Root owner name, type OPT, version 0.
-    if (off + 11 > len || buf[off] !== 0 || buf.readUInt16BE(off + 1) !== 41 || buf[off + 6] !== 0) return false;
-    const rdlen = buf.readUInt16BE(off + 9);
+    if (off + 11 > len || buf[off] !== 0 || buf[off + 1] !== 0 || buf[off + 2] !== 41 || buf[off + 6] !== 0) return false;
+    const rdlen = (buf[off + 9] << 8) | buf[off + 10];
     if (off + 11 + rdlen !== len) return false;
     out.hasOpt = true;
-    out.udpSize = Math.max(512, buf.readUInt16BE(off + 3));
-    out.dnssecOk = (buf.readUInt16BE(off + 7) & 0x8000) !== 0;
+    out.udpSize = Math.max(512, (buf[off + 3] << 8) | buf[off + 4]);
+    out.dnssecOk = (buf[off + 7] & 0x80) !== 0;
     return true;
   }
   return off === len;
