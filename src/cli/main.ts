@@ -59,6 +59,23 @@ program
   .argument('[command...]', 'command to run instead of a shell (put it after --)')
   .action((node: string, command: string[]) => nodeShellCommand(node, command));
 
+program
+  .command('dns')
+  .description('Serve cluster DNS for the API server of a kubeconfig, as CoreDNS with the kubernetes plugin does.')
+  .option('--kubeconfig <path>', 'kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)')
+  .option('--context <name>', 'kubeconfig context to use')
+  .option('--listen <address>', 'address (UDP and TCP) to serve DNS on', '127.0.0.1:53')
+  .option('--metrics <address>', 'address of /metrics, /health and /ready ("none" turns it off)', '127.0.0.1:9153')
+  .option('--domain <domain>', 'cluster domain', 'cluster.local')
+  .option('--ttl <seconds>', 'TTL of cluster records', '30')
+  .addOption(new Option('--pods <mode>', 'pod records').choices(['insecure', 'disabled', 'verified']).default('insecure'))
+  .addOption(new Option('--upstream <address...>', 'upstream resolvers, IP[:port] (default: from --resolv-conf)').conflicts('resolvConf'))
+  .option('--resolv-conf <path>', 'resolv.conf to take upstream resolvers from (default: /etc/resolv.conf)')
+  .action(async (opts) => {
+    const { runDnsCommand } = await import('../dns/run.js');
+    await runDnsCommand(opts);
+  });
+
 registerAgentCommands(program);
 registerProxyCommand(program);
 

@@ -9,6 +9,7 @@ import { Registry } from '../apiserver/registry/index.js';
 import { startServer } from '../apiserver/server.js';
 import { LocalClient } from '../client/local.js';
 import { startControllers } from '../controllers/manager.js';
+import { type RunningClusterDns, runClusterDns } from '../dns/run.js';
 import { openStore, startCompactor } from '../storage/index.js';
 import type { Store } from '../storage/types.js';
 import { writeKubeconfig } from './kubeconfig.js';
@@ -97,10 +98,19 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
     announceLoadBalancerIP: plan ? hostRouteVia(plan.nodes[0].ip, plan.bridge) : undefined,
   });
   let nodes: RealNodes | undefined;
+  let dns: RunningClusterDns | undefined;
   if (plan) {
     nodes = await startAgents(sd, plan, `https://${plan.gateway}:${running.port}`, pki, kubeletToken, opts.proxyMode ?? 'iptables');
     for (const [t, user] of nodes.tokens) tokens.set(t, user);
     await registry.publishApiServerEndpoint(client, plan.gateway, running.port);
+    // Cluster DNS on the bridge address, behind the kube-dns Service (10.96.0.10) that pods' resolv.conf names.
+    dns = await runClusterDns(client, {
+      listen: { host: plan.gateway, port: 53 },
+      metricsHost: plan.gateway,
+      metricsPort: 9153,
+      config: { nameserverIPs: [registry.services.reservedIP(10)] },
+    });
+    await registry.publishClusterDnsEndpoint(client, plan.gateway);
     // The host is not a node: it reaches cluster IPs through the first node's proxy (masqueraded there).
     await hostRunner(['ip', 'route', 'replace', opts.serviceCIDR, 'via', plan.nodes[0].ip, 'dev', plan.bridge]);
   }
@@ -114,11 +124,13 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
     components: [
       'apiserver',
       ...controllers.names,
+      ...(plan ? [`cluster-dns(${plan.gateway}:53)`] : []),
       ...(plan ? plan.nodes.map((n) => `agent+proxy(${n.name} ${n.ip}, ${opts.proxyMode ?? 'iptables'})`) : []),
     ],
     agentPids: () => nodes?.agentPids() ?? [],
     close: async () => {
       await nodes?.stop();
+      await dns?.close();
       await controllers.stop();
       compactor.stop();
       await running.close();

@@ -151,7 +151,16 @@ export class Registry {
   }
 
   publishApiServerEndpoint(client: Client, ip: string, port: number): Promise<void> {
-    return publishApiServerEndpointImpl(client, ip, port);
+    return publishEndpoints(client, 'default', 'kubernetes', ip, [{ name: 'https', port, protocol: 'TCP' }]);
+  }
+
+  /** The `kube-dns` Service's endpoints: the cluster DNS served by the control plane. */
+  publishClusterDnsEndpoint(client: Client, ip: string): Promise<void> {
+    return publishEndpoints(client, 'kube-system', 'kube-dns', ip, [
+      { name: 'dns', port: 53, protocol: 'UDP' },
+      { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+      { name: 'metrics', port: 9153, protocol: 'TCP' },
+    ]);
   }
 
   /** Objects every cluster has. Idempotent: runs at every start. */
@@ -179,10 +188,10 @@ export class Registry {
         labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
         annotations: { 'prometheus.io/port': '9153', 'prometheus.io/scrape': 'true' },
       },
+      // No selector: the cluster DNS runs in the control plane, which writes its Endpoints.
       spec: {
         type: 'ClusterIP',
         clusterIP: this.services.reservedIP(10),
-        selector: { 'k8s-app': 'kube-dns' },
         ports: [
           { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
           { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
@@ -194,30 +203,36 @@ export class Registry {
 }
 
 /**
- * The `kubernetes` Service's endpoints: where the API server is reachable from pods (kube-apiserver's
- * endpoint reconciler writes these itself).
+ * Endpoints (and the matching EndpointSlice) for a Service served by the control plane itself —
+ * the API server and the cluster DNS — as kube-apiserver's endpoint reconciler writes its own.
  */
-export async function publishApiServerEndpointImpl(client: Client, ip: string, port: number): Promise<void> {
-  const body = {
+async function publishEndpoints(
+  client: Client,
+  namespace: string,
+  name: string,
+  ip: string,
+  ports: { name: string; port: number; protocol: string }[],
+): Promise<void> {
+  const endpoints = {
     apiVersion: 'v1',
     kind: 'Endpoints',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-    subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
+    metadata: { name, namespace, labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    subsets: [{ addresses: [{ ip }], ports }],
   };
   const slice = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': name } },
     addressType: 'IPv4',
     endpoints: [{ addresses: [ip], conditions: { ready: true } }],
-    ports: [{ name: 'https', port, protocol: 'TCP' }],
+    ports,
   };
   for (const [gvr, obj] of [
-    [R.endpoints, body],
+    [R.endpoints, endpoints],
     [R.endpointslices, slice],
   ] as const) {
     try {
-      const cur = await client.get(gvr, 'kubernetes', 'default');
+      const cur = await client.get(gvr, name, namespace);
       await client.update(gvr, { ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion } } as KubeObject);
     } catch (e) {
       if (!(e instanceof StatusError && e.code === 404)) throw e;
