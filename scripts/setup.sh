@@ -39,7 +39,10 @@ fi
 stamp=node_modules/.svcnet-installed
 if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
   echo "setup: installing npm dependencies (the SQLite native build takes about 100 s on a fresh machine)" >&2
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  # `npm install` (not `npm ci`): this registry lacks some platform-only optional packages of
+  # biome, which the lock file therefore leaves out and `npm ci` would refuse. The lock still pins
+  # every version that is installed.
+  npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
 
