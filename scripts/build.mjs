@@ -2,13 +2,15 @@
 // feature: resolving and compiling hundreds of small CommonJS files from node_modules costs more
 // than the rest of `svcnet up`), except native addons, which must load from node_modules.
 // Code splitting keeps the `svcnet up` launcher small: the control plane loads in the child only.
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-rmSync('dist', { recursive: true, force: true });
+// Built beside dist/ and swapped in, so a running cluster (agents start builtin images from the
+// bundle) never finds dist/ missing or half-written.
+rmSync('dist.new', { recursive: true, force: true });
 await build({
   entryPoints: { svcnet: 'src/cli/main.ts' },
-  outdir: 'dist',
+  outdir: 'dist.new',
   bundle: true,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
@@ -23,3 +25,12 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+
+rmSync('dist.old', { recursive: true, force: true });
+try {
+  renameSync('dist', 'dist.old');
+} catch {
+  // first build
+}
+renameSync('dist.new', 'dist');
+rmSync('dist.old', { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { netnsPath } from './netns.js';
 import { issueServingCert, newToken, type Pki } from './pki.js';
 import type { StateDir } from './state-dir.js';
 import { processAlive } from './state-dir.js';
-import { createTopology, destroyTopology, type NodePlan, type TopologyPlan } from './topology.js';
+import { createTopology, DEFAULT_POD_NETWORK, destroyTopology, type NodePlan, type TopologyPlan } from './topology.js';
 
 export interface RealNodes {
   plan: TopologyPlan;
@@ -78,7 +78,7 @@ export async function startAgents(
     writeFileSync(`${dir}/kubelet.key`, serving.keyPem, { mode: 0o600 });
     writeFileSync(`${dir}/kubelet-client.token`, `${kubeletToken}\n`, { mode: 0o600 });
     children.push(spawnInNode(sd, node, 'agent', agentArgs(node, dir, kubeconfig)));
-    children.push(spawnInNode(sd, node, 'proxy', proxyArgs(node, kubeconfig, proxyMode)));
+    children.push(spawnInNode(sd, node, 'proxy', proxyArgs(node, kubeconfig, proxyMode, DEFAULT_POD_NETWORK)));
   }
   return {
     plan,
@@ -115,9 +115,23 @@ function agentArgs(node: NodePlan, dir: string, kubeconfig: string): string[] {
   ];
 }
 
-function proxyArgs(node: NodePlan, kubeconfig: string, mode: string): string[] {
+function proxyArgs(node: NodePlan, kubeconfig: string, mode: string, podNetwork: string): string[] {
   // Metrics on the node's own loopback (each node namespace has its own), kube-proxy's default port.
-  return ['proxy', '--kubeconfig', kubeconfig, '--mode', mode, '--hostname-override', node.name, '--node-ip', node.ip];
+  // --cluster-cidr: traffic from outside the pod network is masqueraded, so replies from pods on
+  // other nodes come back through this node's connection tracking.
+  return [
+    'proxy',
+    '--kubeconfig',
+    kubeconfig,
+    '--mode',
+    mode,
+    '--hostname-override',
+    node.name,
+    '--node-ip',
+    node.ip,
+    '--cluster-cidr',
+    podNetwork,
+  ];
 }
 
 /** Runs a svcnet component inside the node's network namespace, logging to logs/<node>-<what>.log. */

@@ -188,7 +188,14 @@ export async function createTopology(options: TopologyOptions, runner: CommandRu
   await ops.batch(script.host);
   await Promise.all(
     script.nodes.map((node) =>
-      Promise.all([ops.batch(node.lines, { netns: node.netns }), ops.setSysctl('net.ipv4.ip_forward', 1, { netns: node.netns })]),
+      Promise.all([
+        ops.batch(node.lines, { netns: node.netns }),
+        ops.setSysctl('net.ipv4.ip_forward', 1, { netns: node.netns }),
+        // Nodes route service traffic back out of the interface it came in on; ICMP redirects
+        // for it would only confuse senders (and delay the REJECT of a Service with no endpoints).
+        ops.setSysctl('net.ipv4.conf.all.send_redirects', 0, { netns: node.netns }),
+        ops.setSysctl('net.ipv4.conf.default.send_redirects', 0, { netns: node.netns }),
+      ]),
     ),
   );
   return plan;

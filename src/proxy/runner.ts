@@ -2,7 +2,10 @@
  * The bounded-frequency runner (kube-proxy's async.BoundedFrequencyRunner): decides *when* the
  * proxy syncs its rules.
  *
- * - Requests arriving within `minIntervalMs` of the last run are merged into one later run.
+ * - Requests are rate-limited by a token bucket, as kube-proxy's: `burstRuns` runs may follow each
+ *   other at once (default 2 — a pod appearing not-ready and turning ready a moment later are two
+ *   syncs, and the second should not wait), then one per `minIntervalMs`; requests arriving while
+ *   no token is left are merged into one later run.
  * - Without requests, a run still happens every `maxIntervalMs` (a periodic full resync that
  *   repairs rules someone else changed).
  * - A failed run is retried after `retryIntervalMs`, and the run after a failure is full.
@@ -45,6 +48,8 @@ export interface RunnerOptions {
   maxIntervalMs: number;
   /** Delay before retrying a failed run. Default: minIntervalMs, at least 1 s. */
   retryIntervalMs?: number;
+  /** Runs allowed back to back before `minIntervalMs` applies (kube-proxy's burstSyncs). Default 2. */
+  burstRuns?: number;
   /** Whether periodic runs are full. Default true. */
   periodicFull?: boolean;
   timers?: Timers;
@@ -68,6 +73,9 @@ export class BoundedFrequencyRunner {
   #needFull = true;
   #ranOnce = false;
   #lastRun = Number.NEGATIVE_INFINITY;
+  readonly #burst: number;
+  #tokens: number;
+  #tokensAt = Number.NEGATIVE_INFINITY;
   #retryAt: number | undefined;
   #timer: unknown;
   #timerDue: number | undefined;
@@ -78,6 +86,8 @@ export class BoundedFrequencyRunner {
     this.#max = options.maxIntervalMs;
     this.#retry = options.retryIntervalMs ?? Math.max(options.minIntervalMs, 1000);
     this.#periodicFull = options.periodicFull ?? true;
+    this.#burst = Math.max(1, options.burstRuns ?? 2);
+    this.#tokens = this.#burst;
     this.#timers = options.timers ?? realTimers;
     this.#onError = options.onError ?? (() => {});
   }
@@ -117,6 +127,23 @@ export class BoundedFrequencyRunner {
     return this.#timerDue;
   }
 
+  /** Tokens available at `now` (refilling one per minInterval, up to the burst). */
+  #tokensNow(now: number): number {
+    if (this.#min <= 0) return this.#burst;
+    return Math.min(this.#burst, this.#tokens + (now - this.#tokensAt) / this.#min);
+  }
+
+  /** When the next token is there: now if one is left. */
+  #nextTokenAt(now: number): number {
+    const tokens = this.#tokensNow(now);
+    return tokens >= 1 ? now : now + (1 - tokens) * this.#min;
+  }
+
+  #takeToken(now: number): void {
+    this.#tokens = Math.max(0, this.#tokensNow(now) - 1);
+    this.#tokensAt = now;
+  }
+
   #clearTimer(): void {
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -127,7 +154,7 @@ export class BoundedFrequencyRunner {
     if (!this.#synced || this.#stopped || this.#running) return;
     const now = this.#timers.now();
     let due = this.#lastRun + this.#max;
-    if (this.#requested) due = Math.min(due, Math.max(now, this.#lastRun + this.#min));
+    if (this.#requested) due = Math.min(due, this.#nextTokenAt(now));
     if (this.#retryAt !== undefined) due = Math.min(due, this.#retryAt);
     if (this.#timerDue === due) return;
     this.#clearTimer();
@@ -149,6 +176,7 @@ export class BoundedFrequencyRunner {
     this.#requested = false;
     this.#retryAt = undefined;
     this.#lastRun = now;
+    this.#takeToken(now);
     this.#ranOnce = true;
     // The work starts now (so it sees this moment's state); settling always waits a microtask, so
     // #running is assigned before the finally below clears it, even when the work throws at once.

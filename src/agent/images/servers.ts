@@ -85,6 +85,18 @@ export function startWhoami(args: readonly string[]): Promise<Server> {
 function startNetexec(args: readonly string[]): Promise<Server> {
   const flags = parseFlags(args);
   const port = Number(flags.get('http-port') ?? 8080);
+  // --delay-shutdown: after SIGTERM keep serving for that many seconds with /readyz failing, so the
+  // pod leaves its Services' endpoints before it stops answering (graceful termination).
+  const delayShutdownSeconds = Number(flags.get('delay-shutdown') ?? 0);
+  let sigTermReceived = false;
+  if (delayShutdownSeconds > 0) {
+    process.removeAllListeners('SIGTERM');
+    process.once('SIGTERM', () => {
+      sigTermReceived = true;
+      process.stdout.write(`Sleeping ${delayShutdownSeconds} seconds before terminating...\n`);
+      setTimeout(() => process.exit(0), delayShutdownSeconds * 1000);
+    });
+  }
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const client = `${(req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')}:${req.socket.remotePort}`;
@@ -98,7 +110,9 @@ function startNetexec(args: readonly string[]): Promise<Server> {
       case '/clientip':
         return void res.end(client);
       case '/healthz':
+        return void res.end('ok');
       case '/readyz':
+        if (sigTermReceived) return void res.writeHead(503).end('shutting down');
         return void res.end('ok');
       case '/exit':
         res.end();
