@@ -8,10 +8,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpClient } from '../src/client/http.js';
-import { R } from '../src/client/types.js';
+import { type GroupVersionResource, R } from '../src/client/types.js';
 import { loadKubeconfig } from '../src/cluster/kubeconfig.js';
 
 const SVCNET = join(import.meta.dirname, '..', 'bin', 'svcnet.js');
@@ -64,6 +64,15 @@ function service(name: string) {
 const root = mkdtempSync(join(tmpdir(), 'svcnet-bench-'));
 const dataDir = join(root, 'data');
 const rows: [string, string][] = [];
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+/** Records a result with the machine's load average at that moment (the machine is shared). */
+function row(what: string, value: string): void {
+  rows.push([what, `${value}  (load ${load()})`]);
+  process.stderr.write(`${what}: ${value}\n`);
+}
 try {
   // `svcnet up` until kubectl answers.
   const t0 = performance.now();
@@ -72,7 +81,7 @@ try {
   const r = spawnSync('kubectl', ['get', 'ns', 'default', '-o', 'name'], { env: { ...process.env, KUBECONFIG: kc, HOME: root } });
   const upMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`kubectl failed: ${r.stderr}`);
-  rows.push(['svcnet up → first kubectl answer (fresh data dir, incl. kubectl start-up)', `${upMs.toFixed(0)} ms`]);
+  row('svcnet up → first kubectl answer (fresh data dir, incl. kubectl start-up)', `${upMs.toFixed(0)} ms`);
   const upOnly: number[] = [];
   for (let i = 0; i < 3; i++) {
     execFileSync(process.execPath, [SVCNET, 'down', '--data-dir', dataDir], { stdio: 'ignore' });
@@ -80,23 +89,20 @@ try {
     execFileSync(process.execPath, [SVCNET, 'up', '--data-dir', dataDir, '--port', '0'], { stdio: 'ignore' });
     upOnly.push(performance.now() - t);
   }
-  rows.push([
-    'svcnet up (existing data dir), until it returns ready, median of 3',
-    `${[...upOnly].sort((a, b) => a - b)[1].toFixed(0)} ms`,
-  ]);
+  row('svcnet up (existing data dir), until it returns ready, median of 3', `${[...upOnly].sort((a, b) => a - b)[1].toFixed(0)} ms`);
 
   const pid = JSON.parse(readFileSync(join(dataDir, 'run.json'), 'utf8')).pid as number;
   const creds = loadKubeconfig(kc);
   const client = new HttpClient(creds);
   await new Promise((res) => setTimeout(res, 1000));
-  rows.push(['RSS idle', `${rssMB(pid).toFixed(0)} MB`]);
+  row('RSS idle', `${rssMB(pid).toFixed(0)} MB`);
 
   for (const c of [1, 32]) {
     const n = c === 1 ? 1000 : 4000;
     const cps = await runConcurrent(n, c, (i) => client.create(R.configmaps, configMap(`cm-${c}-${i}`)));
-    rows.push([`creates/s (ConfigMaps), concurrency ${c}`, cps.toFixed(0)]);
+    row(`creates/s (ConfigMaps), concurrency ${c}`, cps.toFixed(0));
     const ups = await runConcurrent(n, c, (i) => client.update(R.configmaps, configMap(`cm-${c}-${i}`, 'y')));
-    rows.push([`updates/s (ConfigMaps), concurrency ${c}`, ups.toFixed(0)]);
+    row(`updates/s (ConfigMaps), concurrency ${c}`, ups.toFixed(0));
   }
   const getLat: number[] = [];
   for (let i = 0; i < 1000; i++) {
@@ -104,11 +110,20 @@ try {
     await client.get(R.configmaps, `cm-1-${i}`, 'default');
     getLat.push(performance.now() - t);
   }
-  rows.push(['get latency (concurrency 1)', summary(getLat)]);
+  row('get latency (concurrency 1)', summary(getLat));
 
   await client.create(R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
   const sps = await runConcurrent(N_SERVICES, 32, (i) => client.create(R.services, service(`svc-${i}`)));
-  rows.push([`Service creates/s (with ClusterIP allocation), concurrency 32, ${N_SERVICES} Services`, sps.toFixed(0)]);
+  row(`Service creates/s (with ClusterIP allocation), concurrency 32, ${N_SERVICES} Services`, sps.toFixed(0));
+  // Let the controllers finish the Endpoints and EndpointSlices of the new Services first: the
+  // list latency of a settled server is what is measured, not that of one catching up.
+  const count = async (gvr: GroupVersionResource) => {
+    const l = await client.list(gvr, { namespace: 'bench', limit: 1 });
+    return l.items.length + (l.metadata.remainingItemCount ?? 0);
+  };
+  while ((await count(R.endpoints)) < N_SERVICES || (await count(R.endpointslices)) < N_SERVICES) {
+    await new Promise((res) => setTimeout(res, 200));
+  }
   const listLat: number[] = [];
   for (let i = 0; i < 10; i++) {
     const t = performance.now();
@@ -116,7 +131,7 @@ try {
     listLat.push(performance.now() - t);
     if (l.items.length !== N_SERVICES) throw new Error(`listed ${l.items.length}`);
   }
-  rows.push([`list of ${N_SERVICES} Services (JSON over HTTPS, incl. client parse)`, summary(listLat)]);
+  row(`list of ${N_SERVICES} Services (JSON over HTTPS, incl. client parse)`, summary(listLat));
 
   // Watch delivery: 100 watchers on ConfigMaps; each update's delivery latency is measured per watcher.
   const watchers = await Promise.all(
@@ -145,8 +160,8 @@ try {
   }
   await done;
   for (const w of watchers) w.close();
-  rows.push([`watch delivery latency, 100 watchers × ${events} events`, summary(delivery)]);
-  rows.push(['RSS after the load', `${rssMB(pid).toFixed(0)} MB`]);
+  row(`watch delivery latency, 100 watchers × ${events} events`, summary(delivery));
+  row('RSS after the load', `${rssMB(pid).toFixed(0)} MB`);
   client.close();
 } finally {
   spawnSync(process.execPath, [SVCNET, 'down', '--data-dir', dataDir], { stdio: 'ignore' });

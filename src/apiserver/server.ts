@@ -98,7 +98,7 @@ export async function writeResponse(res: ServerResponse, r: ApiResponse): Promis
       try {
         for await (const chunk of body) {
           if (res.destroyed) break;
-          if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+          if (!res.write(chunk)) await drainOrClose(res);
         }
       } catch {
         // The source broke off (e.g. the kubelet went away): end what was sent.
@@ -117,12 +117,7 @@ export async function writeResponse(res: ServerResponse, r: ApiResponse): Promis
       try {
         for await (const ev of r.events) {
           if (res.destroyed) break;
-          if (!res.write(`${JSON.stringify(ev)}\n`)) {
-            await new Promise<void>((resolve) => {
-              res.once('drain', resolve);
-              res.once('close', resolve);
-            });
-          }
+          if (!res.write(`${JSON.stringify(ev)}\n`)) await drainOrClose(res);
         }
       } finally {
         res.off('close', stop);
@@ -202,4 +197,20 @@ export async function startServer(handler: ApiHandler, opts: ServerOptions): Pro
       );
     },
   };
+}
+
+/**
+ * Resolves when a backed-up response drains or closes, removing both listeners either way: a long
+ * watch backs up many times, and a listener left behind per episode would pile up on the response.
+ */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -62,20 +62,26 @@ function writeQuery(o: (WriteOptions & { force?: boolean }) | undefined): URLSea
 export class HttpClient implements Client {
   private readonly url: URL;
   private readonly agent: Agent | HttpAgent;
+  /**
+   * Watches hold their connection for minutes: they get their own unpooled agent, so that any
+   * number of watches can neither exhaust the pool nor starve ordinary requests queued behind them.
+   */
+  private readonly watchAgent: Agent | HttpAgent;
 
   constructor(readonly config: HttpClientConfig) {
     this.url = new URL(config.server);
-    this.agent =
+    const makeAgent = (pool: { keepAlive: boolean; maxSockets?: number }) =>
       this.url.protocol === 'https:'
         ? new Agent({
-            keepAlive: true,
-            maxSockets: 64,
+            ...pool,
             ca: config.caPem,
             cert: config.clientCertPem,
             key: config.clientKeyPem,
             rejectUnauthorized: !config.insecureSkipTLSVerify,
           })
-        : new HttpAgent({ keepAlive: true, maxSockets: 64 });
+        : new HttpAgent(pool);
+    this.agent = makeAgent({ keepAlive: true, maxSockets: 64 });
+    this.watchAgent = makeAgent({ keepAlive: false });
   }
 
   /** Sends one request; resolves with the response stream (status already checked by callers). */
@@ -85,6 +91,7 @@ export class HttpClient implements Client {
     query: URLSearchParams | undefined,
     body?: string,
     contentType?: string,
+    agent: Agent | HttpAgent = this.agent,
   ): Promise<IncomingMessage> {
     const qs = query?.toString();
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.config.userAgent ?? 'svcnet' };
@@ -99,7 +106,7 @@ export class HttpClient implements Client {
       port: this.url.port || (this.url.protocol === 'https:' ? 443 : 80),
       path: `${this.url.pathname.replace(/\/$/, '')}${path}${qs ? `?${qs}` : ''}`,
       headers,
-      agent: this.agent,
+      agent,
     };
     const req = (this.url.protocol === 'https:' ? httpsRequest : httpRequest)(opts);
     return new Promise((resolve, reject) => {
@@ -142,7 +149,7 @@ export class HttpClient implements Client {
     q.set('watch', 'true');
     if (opts?.allowWatchBookmarks) q.set('allowWatchBookmarks', 'true');
     if (opts?.timeoutSeconds) q.set('timeoutSeconds', String(opts.timeoutSeconds));
-    const res = await this.send('GET', resourcePath(gvr, opts?.namespace), q);
+    const res = await this.send('GET', resourcePath(gvr, opts?.namespace), q, undefined, undefined, this.watchAgent);
     if ((res.statusCode ?? 500) >= 400) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
@@ -232,5 +239,6 @@ export class HttpClient implements Client {
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 }

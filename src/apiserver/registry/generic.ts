@@ -333,18 +333,28 @@ export class GenericStorage {
       });
       if (p.allowWatchBookmarks) {
         const every = p.bookmarkIntervalMs ?? 60_000;
-        const tick = () => {
+        const bookmark = () => {
           if (closed) return;
           push({
             type: 'BOOKMARK',
             object: { apiVersion: this.apiVersion, kind: this.def.kind, metadata: { resourceVersion: String(lastRevision) } },
           });
-          timers.push(setTimeout(tick, every).unref());
+        };
+        const tick = () => {
+          bookmark();
+          if (!closed) timers.push(setTimeout(tick, every).unref());
         };
         timers.push(setTimeout(tick, every).unref());
+        // As kube-apiserver's cacher does: one bookmark 2 s before the watch's deadline too, so a
+        // client resuming after timeoutSeconds starts from a fresh resourceVersion.
+        if (p.timeoutSeconds && p.timeoutSeconds > 0) {
+          const preTimeout = startedAt + p.timeoutSeconds * 1000 - 2000 - Date.now();
+          if (preTimeout >= 0 && preTimeout < every) timers.push(setTimeout(bookmark, preTimeout).unref());
+        }
       }
     };
 
+    const startedAt = Date.now();
     if (p.timeoutSeconds && p.timeoutSeconds > 0) timers.push(setTimeout(close, p.timeoutSeconds * 1000).unref());
     const started = start().catch((e) => {
       if (e instanceof StatusError) push({ type: 'ERROR', object: e.toStatus() as unknown as KubeObject });
