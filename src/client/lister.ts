@@ -24,6 +24,11 @@ export function labelIndexFunc(label: string): IndexFunc<KubeObject> {
 }
 
 /** Index by a label's value, keyed `namespace/value` (e.g. EndpointSlices by Service key). */
+/** Index by every label pair, `namespace/key=value`: the candidates for an equality selector. */
+export const LABEL_PAIR_INDEX = 'labelPairs';
+export const labelPairIndexFunc: IndexFunc<KubeObject> = (obj) =>
+  Object.entries(obj.metadata.labels ?? {}).map(([k, v]) => `${obj.metadata.namespace ?? ''}/${k}=${v}`);
+
 export function namespacedLabelIndexFunc(label: string): IndexFunc<KubeObject> {
   return (obj) => {
     const v = obj.metadata.labels?.[label];

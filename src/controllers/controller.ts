@@ -10,7 +10,7 @@ import { StatusError } from '../api/errors.js';
 import { labelSelectorAsSelector, matches, type Selector } from '../api/labels.js';
 import type { KubeObject, OwnerReference } from '../api/meta.js';
 import { SharedInformerFactory } from '../client/informer.js';
-import type { IndexFunc } from '../client/lister.js';
+import { type IndexFunc, LABEL_PAIR_INDEX, labelPairIndexFunc } from '../client/lister.js';
 import type { Client, GroupVersionResource } from '../client/types.js';
 import { type RateLimit, runWorkers, type WorkQueue } from '../client/workqueue.js';
 
@@ -356,3 +356,23 @@ export function runController(c: ControllerLoop): RunningController {
     },
   };
 }
+
+/**
+ * The pods of `namespace` an equality selector (a Service's `spec.selector`) picks, looked up
+ * through the label-pair index — so a Service sync costs the size of its smallest label bucket,
+ * not a scan of every pod in the namespace. `pods` must carry {@link LABEL_PAIR_INDEX}.
+ */
+export function selectPods<T extends KubeObject>(pods: CachedInformer<T>, namespace: string, selector: Record<string, string>): T[] {
+  const pairs = Object.entries(selector);
+  if (pairs.length === 0) return [];
+  let best: T[] | undefined;
+  for (const [k, v] of pairs) {
+    const bucket = pods.byIndex(LABEL_PAIR_INDEX, `${namespace}/${k}=${v}`);
+    if (!best || bucket.length < best.length) best = bucket;
+    if (best.length === 0) return [];
+  }
+  return best!.filter((p) => pairs.every(([k, v]) => p.metadata.labels?.[k] === v));
+}
+
+/** Indexers for a pod informer used with {@link selectPods}. */
+export const POD_SELECTOR_INDEXERS = { [LABEL_PAIR_INDEX]: labelPairIndexFunc } as Record<string, IndexFunc<KubeObject>>;

@@ -1,9 +1,3 @@
-/**
- * The Endpoints controller (kube's pkg/controller/endpoint): keeps one core/v1 Endpoints per
- * selector Service, named as the Service. Selector-less Services' Endpoints belong to the user
- * and are left alone; an Endpoints whose Service is gone is deleted.
- */
-import { matches, selectorFromSet } from '../../api/labels.js';
 import { objectKey, splitKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
 import { WorkQueue } from '../../client/workqueue.js';
@@ -11,10 +5,12 @@ import {
   ignoreNotFound,
   MAX_RETRIES,
   onEveryChange,
+  POD_SELECTOR_INDEXERS,
   QUICK_RETRY,
   type RunningController,
   runController,
   SharedInformers,
+  selectPods,
 } from '../controller.js';
 import { PodServiceIndex } from '../endpointslice/pod-services.js';
 import { ANNOTATION_LEADER, type PodObject, type ServiceObject, TriggerTimeTracker } from '../endpointslice/util.js';
@@ -31,7 +27,7 @@ export interface EndpointsControllerOptions {
 export function startEndpointsController(client: Client, opts: EndpointsControllerOptions = {}): RunningController {
   const informers = opts.informers ?? new SharedInformers(client);
   const services = informers.for<ServiceObject>(R.services);
-  const pods = informers.for<PodObject>(R.pods);
+  const pods = informers.for<PodObject>(R.pods, POD_SELECTOR_INDEXERS);
   const endpoints = informers.for<EndpointsObject>(R.endpoints);
   const queue = new WorkQueue(QUICK_RETRY);
   const index = new PodServiceIndex(services);
@@ -66,8 +62,7 @@ export function startEndpointsController(client: Client, opts: EndpointsControll
     if (service.spec?.type === 'ExternalName' || !service.spec?.selector) return;
     const current = endpoints.get(key);
     if (current && replaced.get(key) === current.metadata.resourceVersion) return; // our update's event will come
-    const selector = selectorFromSet(service.spec.selector);
-    const selected = pods.list(namespace).filter((p) => matches(selector, p.metadata.labels));
+    const selected = selectPods(pods, namespace, service.spec.selector);
     const triggerTime = triggers.compute(service, selected);
     const next = desiredEndpoints(service, selected, current, triggerTime);
     if (!next) return;

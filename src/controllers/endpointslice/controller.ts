@@ -4,12 +4,20 @@
  * Service's slices to what reconcileSlices computes from the caches.
  */
 
-import { matches, selectorFromSet } from '../../api/labels.js';
 import type { KubeObject } from '../../api/meta.js';
 import { objectKey, splitKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
 import { WorkQueue } from '../../client/workqueue.js';
-import { MAX_RETRIES, onEveryChange, QUICK_RETRY, type RunningController, runController, SharedInformers } from '../controller.js';
+import {
+  MAX_RETRIES,
+  onEveryChange,
+  POD_SELECTOR_INDEXERS,
+  QUICK_RETRY,
+  type RunningController,
+  runController,
+  SharedInformers,
+  selectPods,
+} from '../controller.js';
 import { PodServiceIndex } from './pod-services.js';
 import { DEFAULT_MAX_ENDPOINTS_PER_SLICE, reconcileSlices } from './reconcile.js';
 import { SliceTracker } from './tracker.js';
@@ -41,7 +49,7 @@ export interface EndpointSliceControllerOptions {
 export function startEndpointSliceController(client: Client, opts: EndpointSliceControllerOptions = {}): RunningController {
   const informers = opts.informers ?? new SharedInformers(client);
   const services = informers.for<ServiceObject>(R.services);
-  const pods = informers.for<PodObject>(R.pods);
+  const pods = informers.for<PodObject>(R.pods, POD_SELECTOR_INDEXERS);
   const nodes = informers.for<KubeObject>(R.nodes);
   const slices = informers.for<SliceObject>(R.endpointslices, sliceIndexers);
   const queue = new WorkQueue(QUICK_RETRY);
@@ -82,8 +90,7 @@ export function startEndpointSliceController(client: Client, opts: EndpointSlice
       await tracker.delete(client, namespace, existing);
       return;
     }
-    const selector = selectorFromSet(service.spec.selector);
-    const selected = pods.list(namespace).filter((p) => matches(selector, p.metadata.labels));
+    const selected = selectPods(pods, namespace, service.spec.selector);
     const triggerTime = triggers.compute(service, selected);
     const changes = reconcileSlices({
       service,
