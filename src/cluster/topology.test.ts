@@ -129,7 +129,7 @@ describe('topologyScript', () => {
   });
 });
 
-test('createTopology lists what exists, runs the host batch, then each node batch and ip_forward', async () => {
+test('createTopology lists what exists, runs the host batch, then each node batch, ip_forward and no ICMP redirects', async () => {
   const calls: { argv: readonly string[]; input?: string }[] = [];
   const runner: CommandRunner = async (argv, options: RunOptions = {}) => {
     calls.push({ argv, input: options.input });
@@ -147,6 +147,8 @@ test('createTopology lists what exists, runs the host batch, then each node batc
       'ip -batch -',
       'ip -n svcnet-node-1 -batch -',
       'nsenter --net=/var/run/netns/svcnet-node-1 -- sysctl -q -w net.ipv4.ip_forward=1',
+      'nsenter --net=/var/run/netns/svcnet-node-1 -- sysctl -q -w net.ipv4.conf.all.send_redirects=0',
+      'nsenter --net=/var/run/netns/svcnet-node-1 -- sysctl -q -w net.ipv4.conf.default.send_redirects=0',
     ],
   );
   assert.match(calls[2]!.input!, /^link add svcnet0 type bridge\n/);
