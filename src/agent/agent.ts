@@ -5,8 +5,8 @@
  * written back through pods/status only when it changed. Level-driven: informer events only
  * enqueue `namespace/name`; `syncPod(key)` looks at the cache and the runtime and acts.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StatusError } from '../api/errors.js';
 import type { KubeObject } from '../api/meta.js';
@@ -17,7 +17,7 @@ import { runWorkers, WorkQueue } from '../client/workqueue.js';
 import { type CommandRunner, hostRunner, NetnsOps } from '../cluster/netns.js';
 import { type RunningKubelet, startKubeletServer } from './kubelet/server.js';
 import { detectNodeInfo, NodeHeartbeat, type NodeHeartbeatOptions, type NodeInfo } from './node.js';
-import { PodWorker, type SandboxManager } from './pod-worker.js';
+import { PodWorker, podStartLine, type SandboxManager } from './pod-worker.js';
 import { type BackoffOptions, CrashBackoff } from './runtime/backoff.js';
 import { type ClusterDnsSettings, DEFAULT_CLUSTER_DNS, parseResolvConf } from './runtime/dns.js';
 import type { ConfigSource } from './runtime/env.js';
@@ -58,16 +58,26 @@ export interface AgentOptions {
 }
 
 /**
- * How to run a builtin image: `node --import tsx src/agent/images/main.ts` when running from
- * source, `node <bundle> image` from the svcnet bundle.
+ * How the svcnet bundle runs a builtin image: the lean `dist/image.js` beside the bundle when it
+ * was built (it loads only the image servers), else `node <svcnet> image`. `svcnetScript` is the
+ * script node was started with (bin/svcnet.js or dist/svcnet.js).
+ */
+export function bundledImageCommand(svcnetScript: string, exists: (path: string) => boolean = existsSync): string[] {
+  const lean = join(dirname(svcnetScript), '..', 'dist', 'image.js');
+  return exists(lean) ? [process.execPath, lean] : [process.execPath, svcnetScript, 'image'];
+}
+
+/**
+ * How to run a builtin image: `node --import tsx src/agent/images/entry.ts` when running from
+ * source, {@link bundledImageCommand} from the svcnet bundle.
  */
 export function defaultImageCommand(): string[] {
   const self = import.meta.url;
   if (self.endsWith('.ts')) {
     const tsx = fileURLToPath(import.meta.resolve('tsx'));
-    return [process.execPath, '--import', tsx.replace(/dist\/.*$/, 'dist/loader.mjs'), fileURLToPath(new URL('./images/main.ts', self))];
+    return [process.execPath, '--import', tsx.replace(/dist\/.*$/, 'dist/loader.mjs'), fileURLToPath(new URL('./images/entry.ts', self))];
   }
-  return [process.execPath, process.argv[1] ?? fileURLToPath(self), 'image'];
+  return bundledImageCommand(process.argv[1] ?? fileURLToPath(self));
 }
 
 type Pod = ApiPod & KubeObject;
@@ -89,6 +99,8 @@ export class Agent {
   private readonly log: (message: string) => void;
   private workersDone: Promise<void> = Promise.resolve();
   private kubelet: RunningKubelet | undefined;
+  /** When a pod new to this node was first seen (performance.now()), for the start log line. */
+  private readonly seenAt = new Map<string, number>();
 
   constructor(readonly options: AgentOptions) {
     const { client } = options;
@@ -145,7 +157,11 @@ export class Agent {
       destroy: (pod) => destroyPodSandbox(ref(pod)),
     };
     const enqueue = (pod: Pod) => this.queue.add(podKey(pod));
-    this.pods.addEventHandler({ onAdd: enqueue, onUpdate: (_old, pod) => enqueue(pod), onDelete: enqueue });
+    const added = (pod: Pod) => {
+      if (!this.workers.has(podKey(pod))) this.seenAt.set(podKey(pod), performance.now());
+      enqueue(pod);
+    };
+    this.pods.addEventHandler({ onAdd: added, onUpdate: (_old, pod) => enqueue(pod), onDelete: enqueue });
   }
 
   /** Registers the node, lists pods, removes sandboxes left by an earlier run, and starts the workers. */
@@ -247,7 +263,19 @@ export class Agent {
       this.workers.set(key, worker);
     }
     await worker.sync(pod);
+    const statusStart = performance.now();
     const status = await this.writeStatus(pod, worker);
+    if (!worker.startLogged && status?.phase === 'Running') {
+      worker.startLogged = true;
+      const seen = Math.min(this.seenAt.get(key) ?? worker.createdAt, worker.createdAt);
+      this.seenAt.delete(key);
+      const phases: [string, number][] = [
+        ['queue', worker.createdAt - seen],
+        ...worker.startPhases,
+        ['status', performance.now() - statusStart],
+      ];
+      this.log(podStartLine(key, performance.now() - seen, phases));
+    }
     // A finished pod's network goes, as the kubelet tears down the sandbox of a terminal pod.
     if ((status?.phase === 'Succeeded' || status?.phase === 'Failed') && !worker.isTerminating)
       void worker.terminate(0).catch((err) => this.log(`${key}: ${err}`));
@@ -263,6 +291,7 @@ export class Agent {
 
   private forget(key: string, worker: PodWorker): void {
     if (this.workers.get(key) === worker) this.workers.delete(key);
+    this.seenAt.delete(key);
     rmSync(worker.podDir, { recursive: true, force: true });
     rmSync(worker.logDir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HttpClient } from '../client/http.js';
 import { loadKubeconfig } from '../cluster/kubeconfig.js';
-import { Agent } from './agent.js';
+import { Agent, bundledImageCommand } from './agent.js';
 import { runImage } from './images/main.js';
 import { selfSignedKubeletCert } from './kubelet/server.js';
 import { KUBELET_PORT } from './node.js';
@@ -56,7 +56,7 @@ export async function agentCommand(options: AgentCommandOptions): Promise<void> 
     stateDir: options.stateDir,
     nodeNetns: options.nodeNetns,
     dns: { nameservers: options.clusterDns.split(',').filter(Boolean), domain: options.clusterDomain },
-    imageCommand: [process.execPath, process.argv[1]!, 'image'],
+    imageCommand: bundledImageCommand(process.argv[1]!),
     kubelet: await kubeletSettings(options),
     log,
   });

@@ -1,9 +1,9 @@
 /**
- * Runs a builtin image's process: `svcnet image <runner> [args…]` (the lead's CLI), or
- * `node --import tsx src/agent/images/main.ts <runner> [args…]` in development and tests.
+ * Runs a builtin image's process: `node dist/image.js <runner> [args…]` (the lean bundle of
+ * entry.ts), `svcnet image <runner> [args…]`, or `node --import tsx src/agent/images/entry.ts
+ * <runner> [args…]` in development and tests.
  * The process runs inside the container's namespaces, so paths and ports are the pod's.
  */
-import { pathToFileURL } from 'node:url';
 import { NGINX_VERSION, startNginx } from './nginx.js';
 import { pause, runAgnhost, startHttpEcho, startWhoami } from './servers.js';
 
@@ -37,11 +37,4 @@ export async function runImage(runner: string, args: readonly string[]): Promise
     default:
       throw new Error(`unknown builtin image runner "${runner}" (known: ${IMAGE_RUNNERS.join(', ')})`);
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runImage(process.argv[2] ?? '', process.argv.slice(3)).catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
 }
