@@ -164,15 +164,19 @@ export class ApiHandler {
         return this.watchResponse(res, namespace, req, filter, table);
       }
       if (method === 'GET') {
-        const list = await storage.list(namespace, {
+        const params = {
           filter,
           limit: queryInt(q, 'limit'),
           continue: q.get('continue') ?? undefined,
           resourceVersion: q.get('resourceVersion') ?? undefined,
           resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
-        });
-        if (table) return json(200, tableFor(res, list.items, list.metadata));
-        return json(200, list);
+        };
+        if (table) {
+          const list = await storage.list(namespace, params);
+          return json(200, tableFor(res, list.items, list.metadata));
+        }
+        // Large lists are the hot path: serve them pre-serialized rather than parse and re-stringify.
+        return { kind: 'raw', status: 200, contentType: 'application/json', body: await storage.listJson(namespace, params) };
       }
       if (method === 'POST') {
         const { object, warnings } = decodeBody(req, res);

@@ -75,20 +75,25 @@ function warningHeader(warnings: string[] | undefined): Record<string, string[]>
 export async function writeResponse(res: ServerResponse, r: ApiResponse): Promise<void> {
   switch (r.kind) {
     case 'json': {
-      const body = JSON.stringify(r.body);
+      // Encoded once: the length and the socket write share the bytes.
+      const body = Buffer.from(JSON.stringify(r.body));
       res.writeHead(r.status, {
         'Content-Type': 'application/json',
-        'Content-Length': Buffer.byteLength(body),
+        'Content-Length': body.length,
         ...r.headers,
         ...warningHeader(r.warnings),
       });
       res.end(body);
       return;
     }
-    case 'raw':
-      res.writeHead(r.status, { 'Content-Type': r.contentType, ...r.headers });
-      res.end(r.body);
+    case 'raw': {
+      const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
+      // A 304 must not announce a length other than the full document's: leave it out there.
+      const length = r.status === 304 ? {} : { 'Content-Length': body.length };
+      res.writeHead(r.status, { 'Content-Type': r.contentType, ...length, ...r.headers });
+      res.end(body);
       return;
+    }
     case 'stream': {
       res.writeHead(r.status, { 'Content-Type': r.contentType, ...r.headers });
       res.flushHeaders(); // `kubectl logs -f` shows lines as they come, not when the response ends

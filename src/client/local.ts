@@ -50,10 +50,15 @@ export class LocalClient implements Client {
   private async call<T>(req: Omit<ApiRequest, 'headers' | 'user'> & { headers?: ApiRequest['headers'] }): Promise<T> {
     const res: ApiResponse = await this.handler.handle({ headers: {}, user: this.user, ...req });
     if (res.kind === 'watch') throw new Error('unexpected watch response');
-    const body = res.kind === 'json' ? res.body : JSON.parse(String(res.body));
-    if (res.status >= 400) throw StatusError.fromStatus(body as never);
-    // Objects may be shared with the store's caches: hand callers their own copy.
-    return structuredClone(body) as T;
+    if (res.kind !== 'json') {
+      // A pre-serialized body (lists): parsing it already gives the caller objects of its own.
+      const body = JSON.parse(String(res.body));
+      if (res.status >= 400) throw StatusError.fromStatus(body as never);
+      return body as T;
+    }
+    if (res.status >= 400) throw StatusError.fromStatus(res.body as never);
+    // Objects may be shared with the server (constant documents, caches): hand callers their own copy.
+    return structuredClone(res.body) as T;
   }
 
   get<T extends KubeObject = KubeObject>(gvr: GroupVersionResource, name: string, namespace?: string): Promise<T> {

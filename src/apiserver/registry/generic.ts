@@ -133,6 +133,8 @@ function specPart(obj: KubeObject): Record<string, unknown> {
 
 export class GenericStorage {
   readonly prefixRoot: string;
+  /** How every value this storage writes begins (see {@link encode}). */
+  private readonly storedHead: string;
 
   constructor(
     readonly def: ResourceDef,
@@ -142,6 +144,7 @@ export class GenericStorage {
     private readonly defaultKind: KindDefaulter,
   ) {
     this.prefixRoot = `/registry/${def.group || 'core'}/${def.resource}/`;
+    this.storedHead = `{"apiVersion":${JSON.stringify(this.apiVersion)},"kind":${JSON.stringify(def.kind)},"metadata":{`;
   }
 
   get ref() {
@@ -167,9 +170,14 @@ export class GenericStorage {
     return obj;
   }
 
+  /**
+   * Stores apiVersion, kind and metadata first, always in that order, so that {@link itemJson} can
+   * splice resourceVersion in right after `"metadata":{` without parsing.
+   */
   private encode(obj: KubeObject): string {
-    const { resourceVersion: _rv, ...meta } = obj.metadata;
-    return JSON.stringify({ ...obj, metadata: meta });
+    const { apiVersion, kind, metadata, ...rest } = obj;
+    const { resourceVersion: _rv, ...meta } = metadata;
+    return JSON.stringify({ apiVersion, kind, metadata: meta, ...rest });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -188,6 +196,52 @@ export class GenericStorage {
 
   async list(namespace: string | undefined, p: ListParams = {}): Promise<KubeList> {
     const filter = p.filter ?? MATCH_ALL;
+    const { items, metadata } = await this.collect(namespace, p, (kv) => {
+      const obj = this.decode(kv);
+      if (!filter.matches(obj)) return undefined;
+      obj.apiVersion = this.apiVersion;
+      obj.kind = this.def.kind;
+      return obj;
+    });
+    return { apiVersion: this.apiVersion, kind: this.def.listKind, metadata, items };
+  }
+
+  /**
+   * The same list as {@link list}, already serialized as JSON. Items are spliced together from
+   * their stored strings, so an unfiltered list parses and stringifies no object (as kube's
+   * caching serializer avoids re-encoding); a selector still parses each object to match it.
+   */
+  async listJson(namespace: string | undefined, p: ListParams = {}): Promise<string> {
+    const filter = p.filter;
+    const { items, metadata } = await this.collect(namespace, p, (kv) => {
+      if (filter && !filter.matches(this.decode(kv))) return undefined;
+      return this.itemJson(kv);
+    });
+    return `{"apiVersion":${JSON.stringify(this.apiVersion)},"kind":${JSON.stringify(this.def.listKind)},"metadata":${JSON.stringify(metadata)},"items":[${items.join(',')}]}`;
+  }
+
+  /** One stored value as served JSON: resourceVersion spliced into the canonical stored shape. */
+  private itemJson(kv: KeyValue): string {
+    const value = kv.value;
+    const head = this.storedHead;
+    if (!value.startsWith(head)) {
+      // Written before values were stored in canonical key order: take the slow road.
+      const obj = this.decode(kv);
+      obj.apiVersion = this.apiVersion;
+      obj.kind = this.def.kind;
+      return JSON.stringify(obj);
+    }
+    const rest = value.slice(head.length);
+    const rv = `"resourceVersion":"${kv.modRevision}"`;
+    return rest.startsWith('}') ? head + rv + rest : `${head}${rv},${rest}`;
+  }
+
+  /** Reads the list's key-values (pages, continue tokens, limits) and converts the ones kept. */
+  private async collect<T>(
+    namespace: string | undefined,
+    p: ListParams,
+    convert: (kv: KeyValue) => T | undefined,
+  ): Promise<{ items: T[]; metadata: KubeList['metadata'] }> {
     let revision: number | undefined;
     let startAfter: string | undefined;
     if (p.continue) {
@@ -200,7 +254,7 @@ export class GenericStorage {
       parseResourceVersion(p.resourceVersion); // validate; any version not older than it = current
     }
     const limit = p.limit && p.limit > 0 ? p.limit : undefined;
-    const items: KubeObject[] = [];
+    const items: T[] = [];
     let readRevision = 0;
     let lastKey: string | undefined;
     let more = false;
@@ -228,29 +282,20 @@ export class GenericStorage {
       revision = res.revision;
       for (const kv of res.items) {
         lastKey = kv.key;
-        const obj = this.decode(kv);
-        if (filter.matches(obj)) items.push(obj);
+        const item = convert(kv);
+        if (item !== undefined) items.push(item);
       }
       more = res.more;
       remaining = res.remaining;
       if (!limit || !more || items.length >= limit) break;
       startAfter = lastKey;
     }
-    const list: KubeList = {
-      apiVersion: this.apiVersion,
-      kind: this.def.listKind,
-      metadata: { resourceVersion: String(readRevision) },
-      items,
-    };
-    for (const item of items) {
-      item.apiVersion = this.apiVersion;
-      item.kind = this.def.kind;
-    }
+    const metadata: KubeList['metadata'] = { resourceVersion: String(readRevision) };
     if (more && lastKey) {
-      list.metadata.continue = encodeContinue({ rv: readRevision, start: lastKey.slice(this.prefix(namespace).length) });
-      if (p.filter === undefined && remaining !== undefined) list.metadata.remainingItemCount = remaining;
+      metadata.continue = encodeContinue({ rv: readRevision, start: lastKey.slice(this.prefix(namespace).length) });
+      if (p.filter === undefined && remaining !== undefined) metadata.remainingItemCount = remaining;
     }
-    return list;
+    return { items, metadata };
   }
 
   // ------------------------------------------------------------------------------------------
