@@ -6,7 +6,8 @@ import type { KubeObject } from '../meta.js';
 type Json = any;
 /* biome-ignore-end lint/suspicious/noExplicitAny: pod bodies are loosely typed JSON here */
 
-const VOLUME_SOURCE_KEYS = [
+/** The volume source fields of a Volume, in upstream's order (exactly one may be set). */
+export const VOLUME_SOURCE_KEYS = [
   'hostPath',
   'emptyDir',
   'gcePersistentDisk',

@@ -1,5 +1,6 @@
 /** Pod and PodTemplate validation (the parts of pkg/apis/core/validation that manifests hit). */
 
+import { VOLUME_SOURCE_KEYS } from '../defaults/pod.js';
 import { type FieldError, fieldErr } from '../errors.js';
 import type { IntOrString } from '../intstr.js';
 import type { KubeObject } from '../meta.js';
@@ -23,39 +24,6 @@ type Json = any;
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
 const DNS_POLICIES = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
 const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'];
-const VOLUME_SOURCES = [
-  'hostPath',
-  'emptyDir',
-  'gcePersistentDisk',
-  'awsElasticBlockStore',
-  'gitRepo',
-  'secret',
-  'nfs',
-  'iscsi',
-  'glusterfs',
-  'persistentVolumeClaim',
-  'rbd',
-  'flexVolume',
-  'cinder',
-  'cephfs',
-  'flocker',
-  'downwardAPI',
-  'fc',
-  'azureFile',
-  'configMap',
-  'vsphereVolume',
-  'quobyte',
-  'azureDisk',
-  'photonPersistentDisk',
-  'projected',
-  'portworxVolume',
-  'scaleIO',
-  'storageos',
-  'csi',
-  'ephemeral',
-  'image',
-];
-
 /** The fields a Pod update may change, in the order and words of kube's Forbidden message. */
 const UPDATABLE_POD_SPEC_FIELDS = [
   '`spec.containers[*].image`',
@@ -75,7 +43,7 @@ function validateVolumes(volumes: Json[], path: string): { errs: FieldError[]; n
     else for (const m of isDNS1123Label(name)) errs.push(fieldErr.invalid(child(p, 'name'), name, m));
     if (name && names.has(name)) errs.push(fieldErr.duplicate(child(p, 'name'), name));
     else if (name) names.add(name);
-    const sources = VOLUME_SOURCES.filter((s) => v?.[s] !== undefined && v?.[s] !== null);
+    const sources = VOLUME_SOURCE_KEYS.filter((s) => v?.[s] !== undefined && v?.[s] !== null);
     if (sources.length === 0) errs.push(fieldErr.required(p, 'must specify a volume type'));
     for (const extra of sources.slice(1)) errs.push(fieldErr.forbidden(child(p, extra), 'may not specify more than 1 volume type'));
     if (v?.hostPath && !v.hostPath.path) errs.push(fieldErr.required(child(p, 'hostPath', 'path')));
