@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { processAlive, type RuntimeInfo, StateDir } from '../cluster/state-dir.js';
+import { childEnv, processAlive, type RuntimeInfo, StateDir } from '../cluster/state-dir.js';
 
 interface UpOptions {
   dataDir?: string;
@@ -77,7 +77,7 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   args.push('--service-cluster-ip-range', opts.serviceClusterIpRange, '--service-node-port-range', opts.serviceNodePortRange);
   args.push('--nodes', opts.nodes, '--proxy-mode', opts.proxyMode);
   if (opts.simulatedNodes !== undefined) args.push('--simulated-nodes', opts.simulatedNodes);
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log, 'ipc'] });
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log, 'ipc'], env: childEnv() });
   const msg = await new Promise<ChildMessage>((resolve) => {
     child.once('message', (m) => resolve(m as ChildMessage));
     child.once('exit', (code) => resolve({ type: 'error', message: `svcnet exited during start-up (code ${code})` }));

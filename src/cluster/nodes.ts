@@ -9,7 +9,7 @@ import { writeKubeconfig } from './kubeconfig.js';
 import { netnsPath } from './netns.js';
 import { issueServingCert, newToken, type Pki } from './pki.js';
 import type { StateDir } from './state-dir.js';
-import { processAlive } from './state-dir.js';
+import { childEnv, processAlive } from './state-dir.js';
 import { createTopology, DEFAULT_POD_NETWORK, destroyTopology, type NodePlan, type TopologyPlan } from './topology.js';
 
 export interface RealNodes {
@@ -144,7 +144,7 @@ function spawnInNode(sd: StateDir, node: NodePlan, what: string, args: string[])
   // nsenter (not `ip netns exec`): the agent must share the host's mount namespace so the pod
   // namespaces it adds under /var/run/netns are visible to `svcnet down` and node shells.
   const argv = [`--net=${netnsPath(node.netns)}`, '--', process.execPath, process.argv[1], ...args];
-  return spawn('nsenter', argv, { stdio: ['ignore', log, log] });
+  return spawn('nsenter', argv, { stdio: ['ignore', log, log], env: childEnv() });
 }
 
 function stopChild(child: ChildProcess, graceMs: number): Promise<void> {

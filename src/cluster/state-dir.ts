@@ -71,6 +71,17 @@ export class StateDir {
   }
 }
 
+/**
+ * The environment for svcnet's own child processes (control plane, agents, proxies). They speak
+ * TLS only to this cluster's API server, with its CA given explicitly, so a system-wide
+ * NODE_EXTRA_CA_CERTS (which makes every Node process load the whole CA bundle at start, ~80 ms
+ * here) is dropped.
+ */
+export function childEnv(): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _drop, ...env } = process.env;
+  return env;
+}
+
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
