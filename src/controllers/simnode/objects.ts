@@ -12,8 +12,6 @@ export const SIM_READY_ANNOTATION = 'svcnet.io/sim-ready';
 /** Marks Node objects that the simulator owns. */
 export const SIM_NODE_ANNOTATION = 'svcnet.io/simulated-node';
 export const KUBELET_VERSION = 'v1.32.0';
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
-export const LEASE_DURATION_SECONDS = 40;
 
 export interface SimNodeSpec {
   name: string;
@@ -92,25 +90,6 @@ export function nodeStatus(spec: SimNodeSpec, now = Date.now(), since = now): Ku
       architecture: 'amd64',
     },
   };
-}
-
-/** The node's heartbeat Lease in kube-node-lease, owned by the Node so it goes away with it. */
-export function nodeLease(node: KubeObject, now = Date.now()): KubeObject {
-  return {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: {
-      name: node.metadata.name,
-      namespace: NODE_LEASE_NAMESPACE,
-      ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node.metadata.name ?? '', uid: node.metadata.uid ?? '' }],
-    },
-    spec: { holderIdentity: node.metadata.name, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime(now) },
-  };
-}
-
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-export function microTime(ms = Date.now()): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 /**

@@ -7,6 +7,8 @@
  * ready) / anything else or absent (ready). A pod being deleted is finished (deleted with
  * gracePeriodSeconds 0) at once in fast mode, or after its grace period otherwise.
  */
+
+import { microTime, NODE_LEASE_NAMESPACE, nodeLease } from '../../agent/node.js';
 import { type KubeObject, objectKey } from '../../api/meta.js';
 import { type Client, R } from '../../client/types.js';
 import { WorkQueue } from '../../client/workqueue.js';
@@ -19,18 +21,7 @@ import {
   runController,
   SharedInformers,
 } from '../controller.js';
-import {
-  microTime,
-  NODE_LEASE_NAMESPACE,
-  nodeInternalIP,
-  nodeLease,
-  nodeObject,
-  nodeStatus,
-  PodIPAllocator,
-  runningPodStatus,
-  type SimNodeSpec,
-  statusUpToDate,
-} from './objects.js';
+import { nodeInternalIP, nodeObject, nodeStatus, PodIPAllocator, runningPodStatus, type SimNodeSpec, statusUpToDate } from './objects.js';
 
 export interface SimulatedNodesOptions {
   /** How many nodes: node-1 … node-N. */
@@ -151,10 +142,16 @@ export function startSimulatedNodes(client: Client, opts: SimulatedNodesOptions)
   async function renewLease(node: KubeObject): Promise<void> {
     const name = node.metadata.name ?? '';
     try {
-      await client.patch(R.leases, name, 'merge', { spec: { renewTime: microTime(clock()) } }, { namespace: NODE_LEASE_NAMESPACE });
+      await client.patch(
+        R.leases,
+        name,
+        'merge',
+        { spec: { renewTime: microTime(new Date(clock())) } },
+        { namespace: NODE_LEASE_NAMESPACE },
+      );
     } catch (e) {
       if (!isStatus(e, 404)) throw e;
-      await client.create(R.leases, nodeLease(node, clock()), { namespace: NODE_LEASE_NAMESPACE });
+      await client.create(R.leases, nodeLease(node, new Date(clock())), { namespace: NODE_LEASE_NAMESPACE });
     }
   }
 
