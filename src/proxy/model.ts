@@ -326,3 +326,42 @@ export function categorizeEndpoints(endpoints: readonly EndpointInfo[], info: Se
   for (const ep of [...clusterEndpoints, ...localEndpoints]) union.set(endpointString(ep), ep);
   return { clusterEndpoints, localEndpoints, allReachableEndpoints: [...union.values()].sort(compareEndpoints), hasAnyEndpoints };
 }
+
+/**
+ * Which chains one service port needs — kube-proxy's decisions, the same for every kernel
+ * backend; the backends only name and render them.
+ */
+export interface ChainPlan extends CategorizedEndpoints {
+  /** The per-service chain spreading over cluster endpoints (KUBE-SVC / service-…). */
+  usesClusterChain: boolean;
+  /** The chain spreading over this node's endpoints only (KUBE-SVL / local-…). */
+  usesLocalChain: boolean;
+  /** Cluster-IP traffic goes to the local chain (internalTrafficPolicy Local), else the cluster chain. */
+  internalToLocal: boolean;
+  /** Whether cluster-IP traffic has anywhere to go (else it is rejected). */
+  hasInternal: boolean;
+  /** External traffic goes to the local chain (externalTrafficPolicy Local), else the cluster chain. */
+  externalToLocal: boolean;
+  /** Whether external traffic has anywhere to go. */
+  hasExternal: boolean;
+  /** The external-traffic chain (KUBE-EXT / external-…) for NodePorts, external and LB IPs. */
+  usesExtChain: boolean;
+  /** The LoadBalancer source-range firewall chain (KUBE-FW / firewall-…). */
+  usesFwChain: boolean;
+}
+
+export function planChains(endpoints: readonly EndpointInfo[], info: ServicePortInfo): ChainPlan {
+  const cat = categorizeEndpoints(endpoints, info);
+  const { clusterEndpoints, localEndpoints, hasAnyEndpoints } = cat;
+  return {
+    ...cat,
+    usesClusterChain: clusterEndpoints.length > 0 && usesClusterEndpoints(info),
+    usesLocalChain: localEndpoints.length > 0 && usesLocalEndpoints(info),
+    internalToLocal: info.internalPolicyLocal,
+    hasInternal: hasAnyEndpoints && (!info.internalPolicyLocal || localEndpoints.length > 0),
+    externalToLocal: info.externalPolicyLocal,
+    hasExternal: hasAnyEndpoints && (!info.externalPolicyLocal || localEndpoints.length > 0),
+    usesExtChain: hasAnyEndpoints && externallyAccessible(info),
+    usesFwChain: hasAnyEndpoints && info.loadBalancerVIPs.length > 0 && info.loadBalancerSourceRanges.length > 0,
+  };
+}

@@ -27,16 +27,12 @@
 
 import { chainHash, cidrContains } from '../../ipv4.js';
 import {
-  type CategorizedEndpoints,
-  categorizeEndpoints,
   type EndpointInfo,
   type EndpointsMap,
   endpointString,
-  externallyAccessible,
+  planChains,
   type ServicePortInfo,
   type ServicePortMap,
-  usesClusterEndpoints,
-  usesLocalEndpoints,
 } from '../../model.js';
 
 /** Node-wide settings that shape the rules. */
@@ -142,17 +138,11 @@ export function serviceRules(info: ServicePortInfo, endpoints: readonly Endpoint
   const svlChain = `KUBE-SVL-${hash}`;
   const extChain = `KUBE-EXT-${hash}`;
   const fwChain = `KUBE-FW-${hash}`;
-  const cat: CategorizedEndpoints = categorizeEndpoints(endpoints, info);
+  const cat = planChains(endpoints, info);
   const { clusterEndpoints, localEndpoints, hasAnyEndpoints } = cat;
-
-  const usesClusterChain = clusterEndpoints.length > 0 && usesClusterEndpoints(info);
-  const usesLocalChain = localEndpoints.length > 0 && usesLocalEndpoints(info);
-  const internalChain = info.internalPolicyLocal ? svlChain : svcChain;
-  const hasInternal = hasAnyEndpoints && (!info.internalPolicyLocal || localEndpoints.length > 0);
-  const externalPolicyChain = info.externalPolicyLocal ? svlChain : svcChain;
-  const hasExternal = hasAnyEndpoints && (!info.externalPolicyLocal || localEndpoints.length > 0);
-  const usesExtChain = hasAnyEndpoints && externallyAccessible(info);
-  const usesFwChain = hasAnyEndpoints && info.loadBalancerVIPs.length > 0 && info.loadBalancerSourceRanges.length > 0;
+  const { usesClusterChain, usesLocalChain, hasInternal, hasExternal, usesExtChain, usesFwChain } = cat;
+  const internalChain = cat.internalToLocal ? svlChain : svcChain;
+  const externalPolicyChain = cat.externalToLocal ? svlChain : svcChain;
   const lbChain = usesFwChain ? fwChain : extChain;
 
   const noEndpointsComment = `${name} has no endpoints`;

@@ -20,16 +20,7 @@
  * flushes/rewrites/deletes the chains of services whose rules changed — proportional to the change.
  */
 import { chainHash } from '../../ipv4.js';
-import {
-  categorizeEndpoints,
-  type EndpointInfo,
-  type EndpointsMap,
-  externallyAccessible,
-  type ServicePortInfo,
-  type ServicePortMap,
-  usesClusterEndpoints,
-  usesLocalEndpoints,
-} from '../../model.js';
+import { type EndpointInfo, type EndpointsMap, planChains, type ServicePortInfo, type ServicePortMap } from '../../model.js';
 
 /** The table every rule lives in. */
 export const NFT_TABLE = 'ip kube-proxy';
@@ -98,16 +89,11 @@ export function nftServiceRules(info: ServicePortInfo, endpoints: readonly Endpo
   const localChain = `local-${base}`;
   const extChain = `external-${base}`;
   const fwChain = `firewall-${base}`;
-  const cat = categorizeEndpoints(endpoints, info);
+  const cat = planChains(endpoints, info);
   const { clusterEndpoints, localEndpoints, hasAnyEndpoints } = cat;
-  const usesClusterChain = clusterEndpoints.length > 0 && usesClusterEndpoints(info);
-  const usesLocalChain = localEndpoints.length > 0 && usesLocalEndpoints(info);
-  const internalChain = info.internalPolicyLocal ? localChain : svcChain;
-  const hasInternal = hasAnyEndpoints && (!info.internalPolicyLocal || localEndpoints.length > 0);
-  const externalPolicyChain = info.externalPolicyLocal ? localChain : svcChain;
-  const hasExternal = hasAnyEndpoints && (!info.externalPolicyLocal || localEndpoints.length > 0);
-  const usesExtChain = hasAnyEndpoints && externallyAccessible(info);
-  const usesFwChain = hasAnyEndpoints && info.loadBalancerVIPs.length > 0 && info.loadBalancerSourceRanges.length > 0;
+  const { usesClusterChain, usesLocalChain, hasInternal, hasExternal, usesExtChain, usesFwChain } = cat;
+  const internalChain = cat.internalToLocal ? localChain : svcChain;
+  const externalPolicyChain = cat.externalToLocal ? localChain : svcChain;
 
   const chains = new Map<string, string[]>();
   const sets = new Map<string, string>();
