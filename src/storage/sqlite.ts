@@ -13,7 +13,8 @@ import type { KeyValue, StoreEvent } from './types.js';
  *
  * Reads never touch SQLite: the whole cluster state (plus history since the last compaction) fits in
  * RAM, so on open the log is replayed into an MvccIndex and from then on SQLite is only the durable
- * log. That keeps a write to one prepared INSERT and a 10k-item list to an in-memory scan.
+ * log. That keeps a write to one prepared INSERT (in a transaction shared by all the writes of one
+ * event-loop turn, see IndexedStore) and a 10k-item list to an in-memory scan.
  *
  * Durability: journal_mode=WAL with synchronous=NORMAL. A commit returns after its frames are
  * written (write(2)) to the -wal file; fsync happens only at checkpoints. Data handed to the kernel
@@ -80,12 +81,16 @@ function loadIndex(db: Database.Database): MvccIndex {
 
 class SqliteJournal implements Journal {
   private readonly insert: Database.Statement;
+  private readonly writeTx: (events: readonly StoreEvent[]) => void;
   private readonly compactTx: (revision: number, previous: number) => void;
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare(
       'INSERT INTO kine (id, name, created, deleted, create_revision, prev_revision, value) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    this.writeTx = db.transaction((events: readonly StoreEvent[]) => {
+      for (const ev of events) this.append(ev);
+    });
     // Rows at or below `previous` were compacted before, so only rows written since can supersede
     // anything; walking just those keeps compaction proportional to the history being dropped.
     const dropSuperseded = db.prepare(`
@@ -103,7 +108,11 @@ class SqliteJournal implements Journal {
     });
   }
 
-  append(ev: StoreEvent): void {
+  write(events: readonly StoreEvent[]): void {
+    this.writeTx(events);
+  }
+
+  private append(ev: StoreEvent): void {
     const { kv, prevKv } = ev;
     this.insert.run(
       kv.modRevision,
