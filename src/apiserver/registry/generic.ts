@@ -335,9 +335,12 @@ export class GenericStorage {
     const onStoreEvent = (ev: StoreEvent) => {
       lastRevision = ev.revision;
       const cur = ev.type === 'put' ? this.decode(ev.kv) : undefined;
-      const prev = ev.prevKv ? this.decode(ev.prevKv) : undefined;
+      // Without a selector the previous object is only needed for a DELETED event's body, so
+      // most events decode one object, not two.
+      const needPrev = ev.prevKv !== undefined && (filter !== MATCH_ALL || ev.type === 'delete');
+      const prev = needPrev && ev.prevKv ? this.decode(ev.prevKv) : undefined;
       const curMatch = cur ? filter.matches(cur) : false;
-      const prevMatch = prev ? filter.matches(prev) : false;
+      const prevMatch = filter === MATCH_ALL ? ev.prevKv !== undefined : prev ? filter.matches(prev) : false;
       if (ev.type === 'delete') {
         if (prevMatch && prev) {
           prev.metadata.resourceVersion = String(ev.revision);
