@@ -46,6 +46,18 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.jso
   touch "$stamp"
 fi
 
+# The DNS server's batched UDP addon (native/udp-batch): built when missing or older than its
+# sources. Optional: without it the DNS server serves UDP through node:dgram, so a failed build
+# only warns. Node's own headers (nodedir) are used: node-gyp cannot download any here.
+addon=native/udp-batch/build/Release/udp_batch.node
+if [ ! -f "$addon" ] || [ -n "$(find native/udp-batch -maxdepth 1 -type f \( -name '*.c' -o -name binding.gyp \) -newer "$addon" -print -quit)" ]; then
+  echo "setup: building native/udp-batch (batched UDP for the DNS server)" >&2
+  nodedir=$(node -p 'require("node:path").resolve(process.execPath, "../..")')
+  if ! (cd native/udp-batch && npm run --silent build -- --nodedir="$nodedir" >build.log 2>&1); then
+    echo "setup: WARNING: native/udp-batch did not build (see native/udp-batch/build.log); the DNS server will use node:dgram for UDP" >&2
+  fi
+fi
+
 # Build the CLI bundle when any source is newer than it.
 if [ ! -f dist/svcnet.js ] || [ -n "$(find src scripts/build.mjs package.json -newer dist/svcnet.js -print -quit)" ]; then
   node scripts/build.mjs

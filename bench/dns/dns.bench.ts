@@ -1,6 +1,7 @@
-// Cluster DNS benchmark: our server (one process, pinned to one core) and unbound (one thread,
-// same core) serving an equivalent cluster.local zone, measured side by side with dnsperf, for
-// cluster names and for cached external names; then RSS with 10,000 Services / 100,000 endpoints.
+// Cluster DNS benchmark: our server (one process, pinned to one core; once with the native
+// batched UDP path, once with node:dgram), unbound (one thread, same core) serving an equivalent
+// cluster.local zone and a bare Node dgram echo, measured side by side with dnsperf, for cluster
+// names and for cached external names; then RSS with 10,000 Services / 100,000 endpoints.
 //   node --import tsx bench/dns/dns.bench.ts [seconds]
 // Needs dnsperf and unbound (scripts/setup.sh bench). Everything listens on 127.0.0.1.
 //
@@ -12,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterIndex, startDnsServer } from '../../src/dns/index.js';
+import { type BatchUdpStats, ClusterIndex, describeUdpPath, startDnsServer, type UdpMode } from '../../src/dns/index.js';
 import { freePort, startFakeUpstream } from '../../test/dns/helpers.js';
 
 const SERVICES = 1000;
@@ -48,17 +49,20 @@ if (process.argv[2] === 'serve') {
   const services = Number(process.argv[3]);
   const endpoints = Number(process.argv[4]);
   const upstreamPort = Number(process.argv[5]);
+  const udp = process.argv[6] as UdpMode;
   const index = buildIndex(services, endpoints);
   globalThis.gc?.();
   const server = await startDnsServer({
     listen: { host: '127.0.0.1', port: 0 },
     index,
     config: { upstreams: [`127.0.0.1:${upstreamPort}`] },
+    udp,
   });
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, size: index.size() })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: server.address().port, size: index.size(), udp: describeUdpPath(server.udpPath) })}\n`);
   process.stdin.on('data', () => {
     globalThis.gc?.();
-    process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed })}\n`);
+    const { rss, heapUsed } = process.memoryUsage();
+    process.stdout.write(`${JSON.stringify({ rss, heap: heapUsed, udp: server.udpStats() })}\n`);
   });
   process.stdin.on('end', () => process.exit(0));
   // Exit normally on a signal too, so `--cpu-prof` can write its profile.
@@ -89,7 +93,7 @@ function lines(child: ChildProcess): AsyncIterator<string> {
   };
 }
 
-async function startOurs(services: number, endpoints: number, upstreamPort: number) {
+async function startOurs(services: number, endpoints: number, upstreamPort: number, udp: UdpMode) {
   const child = spawn(
     'taskset',
     [
@@ -104,19 +108,21 @@ async function startOurs(services: number, endpoints: number, upstreamPort: numb
       String(services),
       String(endpoints),
       String(upstreamPort),
+      udp,
     ],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
   const out = lines(child);
-  const { port } = JSON.parse((await out.next()).value);
+  const { port, udp: path } = JSON.parse((await out.next()).value);
+  console.log(`svcnet (${udp}): ${path}`);
   return {
     port: port as number,
     pid: child.pid as number,
     memory: async () => {
       child.stdin?.write('x');
-      return JSON.parse((await out.next()).value) as { rss: number; heap: number };
+      return JSON.parse((await out.next()).value) as { rss: number; heap: number; udp?: BatchUdpStats };
     },
     stop: async () => {
       child.stdin?.end();
@@ -167,8 +173,8 @@ async function startUnbound(dir: string, upstreamPort: number) {
 }
 
 /**
- * The floor of Node's own UDP path: a socket that sends each query straight back with QR set.
- * Whatever we spend above this per query is ours; below it no Node server can go.
+ * The floor of node:dgram: a socket that sends each query straight back with QR set. Whatever a
+ * dgram server spends above this per query is its own; the batch path goes below it.
  */
 async function startEcho() {
   // (Declared here: the module's top-level await runs main() before later top-level constants exist.)
@@ -256,8 +262,10 @@ async function main() {
     await writeFile(external, `${Array.from({ length: 100 }, (_, i) => `host-${i}.example.test A`).join('\n')}\n`);
     await writeFile(join(dir, 'one.txt'), 'svc-1.ns-1.svc.cluster.local A\n');
 
-    const ours = await startOurs(SERVICES, 0, upstream.port);
+    const ours = await startOurs(SERVICES, 0, upstream.port, 'batch');
     stops.push(() => ours.stop());
+    const oursDgram = await startOurs(SERVICES, 0, upstream.port, 'dgram');
+    stops.push(() => oursDgram.stop());
     const unbound = await startUnbound(dir, upstream.port);
     stops.push(() => unbound.stop());
     const echo = await startEcho();
@@ -269,9 +277,10 @@ async function main() {
       ['cached external names', external],
     ] as const) {
       for (const [server, port, pid] of [
-        ['svcnet', ours.port, ours.pid],
+        ['svcnet (batch)', ours.port, ours.pid],
+        ['svcnet (dgram)', oursDgram.port, oursDgram.pid],
         ['unbound', unbound.port, unbound.pid],
-        ['node dgram echo (floor)', echo.port, echo.pid],
+        ['node dgram echo', echo.port, echo.pid],
       ] as const) {
         await runDnsperf(port, file, 2, 0); // warm caches and the JIT
         const load = loadavg()[0];
@@ -297,22 +306,31 @@ async function main() {
     );
     console.table(rows);
     const pct = (a: number, b: number, column: string) => `${((100 * Number(rows[a][column])) / Number(rows[b][column])).toFixed(0)}%`;
-    for (const [a, b, floor] of [
-      [0, 1, 2],
-      [3, 4, 5],
-    ]) {
-      console.log(
-        `${rows[a].queries}: svcnet/unbound = ${pct(a, b, 'QPS')} of QPS, ${pct(a, b, 'QPS per CPU-second')} per CPU-second; ` +
-          `svcnet/echo floor = ${pct(a, floor, 'QPS per CPU-second')} per CPU-second`,
-      );
+    for (const base of [0, 4]) {
+      const [batch, dgram, unboundRow, floor] = [base, base + 1, base + 2, base + 3];
+      for (const ours of [batch, dgram]) {
+        console.log(
+          `${rows[ours].queries}: ${rows[ours].server}/unbound = ${pct(ours, unboundRow, 'QPS')} of QPS, ` +
+            `${pct(ours, unboundRow, 'QPS per CPU-second')} per CPU-second; ` +
+            `/dgram echo = ${pct(ours, floor, 'QPS per CPU-second')} per CPU-second`,
+        );
+      }
+      console.log(`${rows[batch].queries}: batch/dgram = ${pct(batch, dgram, 'QPS')} of QPS`);
     }
+    const udp = (await ours.memory()).udp;
+    if (udp)
+      console.log(
+        `svcnet (batch): ${udp.datagrams} datagrams in ${udp.batches} batches (${(udp.datagrams / udp.batches).toFixed(1)} per batch), ` +
+          `${udp.dropped} replies dropped (EAGAIN), ${udp.sendErrors} send errors`,
+      );
     echo.stop();
     unbound.stop();
+    await oursDgram.stop();
     await ours.stop();
     stops.length = 1;
 
     // Memory: 10,000 Services with 10 endpoints each.
-    const big = await startOurs(10_000, 10, upstream.port);
+    const big = await startOurs(10_000, 10, upstream.port, 'auto');
     const mem = await big.memory();
     await big.stop();
     console.log(

@@ -7,10 +7,13 @@ import type { ClusterData } from './cluster-index.js';
 import type { KubernetesConfig, PodMode } from './kubernetes.js';
 import { DnsMetrics, startMetricsServer } from './metrics.js';
 import { CachePlugin, chain, ForwardPlugin, KubernetesPlugin, parseUpstream, type Upstream } from './plugins.js';
-import { DnsServer } from './server.js';
+import { DnsServer, type UdpMode, type UdpPath } from './server.js';
+import type { BatchUdpStats } from './udp-batch.js';
 
 export { type ClusterData, ClusterIndex } from './cluster-index.js';
 export { answer, type KubernetesConfig, type PodMode } from './kubernetes.js';
+export { chooseUdpPath, describeUdpPath, type UdpMode, type UdpPath } from './server.js';
+export type { BatchUdpStats } from './udp-batch.js';
 export { toZoneText } from './zone-text.js';
 
 export interface DnsServerConfig {
@@ -39,6 +42,8 @@ export interface StartDnsServerOptions {
   /** Serve /metrics, /health and /ready here (CoreDNS uses 9153, 8080, 8181). */
   metricsPort?: number;
   metricsHost?: string;
+  /** UDP path; default SVCNET_DNS_UDP from the environment, else `auto` (see `DnsServerOptions.udp`). */
+  udp?: UdpMode;
 }
 
 export interface RunningDnsServer {
@@ -47,6 +52,10 @@ export interface RunningDnsServer {
   metricsPort?: number;
   /** Upstreams refused because they would forward back to this server. */
   loops: Upstream[];
+  /** The UDP path in use (batched native I/O or node:dgram). */
+  udpPath: UdpPath;
+  /** Counters of the batch path (batches, datagrams, dropped replies); undefined on dgram. */
+  udpStats(): BatchUdpStats | undefined;
   close(): Promise<void>;
 }
 
@@ -74,7 +83,14 @@ export async function startDnsServer(options: StartDnsServerOptions): Promise<Ru
       },
     },
   ]);
-  const server = new DnsServer({ host: options.listen.host, port: options.listen.port, handler, data: options.index, metrics });
+  const server = new DnsServer({
+    host: options.listen.host,
+    port: options.listen.port,
+    handler,
+    data: options.index,
+    metrics,
+    udp: options.udp,
+  });
   await server.listen();
   const bound = server.address();
   forward = new ForwardPlugin({
@@ -96,6 +112,8 @@ export async function startDnsServer(options: StartDnsServerOptions): Promise<Ru
     address: () => server.address(),
     metricsPort: metricsServer?.port,
     loops: forward.loops,
+    udpPath: server.udpPath,
+    udpStats: () => server.batchStats(),
     close: async () => {
       await server.close();
       await metricsServer?.close();

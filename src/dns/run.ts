@@ -13,7 +13,7 @@ import { type ResourceEventHandler, SharedInformerFactory } from '../client/info
 import { type Client, R } from '../client/types.js';
 import { loadKubeconfig } from '../cluster/kubeconfig.js';
 import { ClusterIndex, type EndpointSliceObject, type PodObject, type ServiceObject } from './cluster-index.js';
-import { type DnsServerConfig, type RunningDnsServer, startDnsServer } from './index.js';
+import { type DnsServerConfig, describeUdpPath, type RunningDnsServer, startDnsServer } from './index.js';
 import type { PodMode } from './kubernetes.js';
 
 export interface RunClusterDnsOptions {
@@ -101,6 +101,8 @@ export async function runClusterDns(client: Client, options: RunClusterDnsOption
     address: () => server.address(),
     metricsPort: server.metricsPort,
     loops: server.loops,
+    udpPath: server.udpPath,
+    udpStats: () => server.udpStats(),
     close: async () => {
       stopped.abort();
       factory.stop();
@@ -188,6 +190,7 @@ export async function runDnsCommand(opts: DnsCommandOptions): Promise<void> {
   });
   const at = dns.address();
   log(`dns: serving ${options.config?.domain} on ${at.host}:${at.port} (udp, tcp) from ${creds.server}`);
+  log(`dns: ${describeUdpPath(dns.udpPath)}`);
   if (dns.metricsPort !== undefined) log(`dns: metrics, health and ready on ${options.metricsHost}:${dns.metricsPort}`);
   for (const loop of dns.loops) log(`dns: upstream ${loop.host}:${loop.port} is this server: refused (forwarding loop)`);
   void dns.synced.then((ok) => ok && log('dns: caches synced, answering'));

@@ -4,6 +4,9 @@
  * bits and question spelling patched in. Cluster answers stay valid while the cluster data keeps
  * its generation; forwarded answers until their TTL runs out, with TTLs lowered as they age (as
  * CoreDNS's cache does). Everything else is decoded by dns-packet and goes through the plugin chain.
+ *
+ * UDP goes through the native batch path (native/udp-batch: recvmmsg/sendmmsg, one JavaScript
+ * call per batch of datagrams) when the addon is built, else through node:dgram.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -11,6 +14,7 @@ import packet from 'dns-packet';
 import type { ClusterData } from './cluster-index.js';
 import { type DnsMetrics, typeLabel, typeSlot } from './metrics.js';
 import { cacheTtl, type Next, type Reply } from './plugins.js';
+import { BatchUdpSocket, type BatchUdpStats, batchUdpAvailable, SLOTS, type UdpBatch } from './udp-batch.js';
 import { encodeResponse, encodeTruncated, RCODES, type ResponseMessage, type ScannedQuery, scanQuery } from './wire.js';
 
 export interface DnsServerOptions {
@@ -25,6 +29,41 @@ export interface DnsServerOptions {
   maxForwardTtl?: number;
   /** Monotonic milliseconds; tests inject a clock to age forwarded answers. */
   now?: () => number;
+  /**
+   * How UDP is read and written: `batch` (native recvmmsg/sendmmsg; fails if the addon is not
+   * built), `dgram` (node:dgram), or `auto` (batch when available). Default: the environment's
+   * SVCNET_DNS_UDP, else `auto`.
+   */
+  udp?: UdpMode;
+}
+
+export type UdpMode = 'auto' | 'batch' | 'dgram';
+
+/** Which UDP path a server uses, and why not the batch one when it does not. */
+export interface UdpPath {
+  path: 'batch' | 'dgram';
+  reason?: string;
+}
+
+/** The UDP path `mode` resolves to on this machine. */
+export function chooseUdpPath(mode: UdpMode = udpModeFromEnv()): UdpPath {
+  if (mode === 'dgram') return { path: 'dgram', reason: 'asked for (SVCNET_DNS_UDP=dgram)' };
+  const available = batchUdpAvailable();
+  if (available.ok) return { path: 'batch' };
+  if (mode === 'batch') throw new Error(`batched UDP asked for but unavailable: ${available.reason}`);
+  return { path: 'dgram', reason: available.reason };
+}
+
+function udpModeFromEnv(): UdpMode {
+  const v = process.env.SVCNET_DNS_UDP;
+  return v === 'batch' || v === 'dgram' ? v : 'auto';
+}
+
+/** One line for the log: which UDP path is in use. */
+export function describeUdpPath(p: UdpPath): string {
+  return p.path === 'batch'
+    ? `UDP via native recvmmsg/sendmmsg, up to ${SLOTS} datagrams per batch (native/udp-batch)`
+    : `UDP via node:dgram${p.reason ? ` (${p.reason})` : ''}`;
 }
 
 const TCP_IDLE_MS = 10_000;
@@ -70,6 +109,11 @@ function ageAnswer(entry: StoredAnswer, age: number): void {
 
 export class DnsServer {
   private udp?: dgram.Socket;
+  private batchUdp?: BatchUdpSocket;
+  /** 1 for an IPv4 socket, 2 for IPv6 (the metrics' `family`: v4-mapped peers count as IPv6). */
+  private family: 1 | 2 = 1;
+  /** The UDP path chosen; set by `listen`. */
+  udpPath: UdpPath = { path: 'dgram' };
   private tcp?: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly answers = new Map<number, StoredAnswer>();
@@ -102,6 +146,9 @@ export class DnsServer {
   async listen(): Promise<void> {
     const { host } = this.options;
     const family = net.isIPv6(host) ? 6 : 4;
+    this.family = family === 6 ? 2 : 1;
+    this.udpPath = chooseUdpPath(this.options.udp);
+    if (this.udpPath.path === 'batch') return this.listenBatch(host);
     for (let attempt = 0; ; attempt++) {
       // Replies go to the literal address the query came from: skip dgram's async lookup step.
       const udp = dgram.createSocket({
@@ -133,13 +180,40 @@ export class DnsServer {
     }
   }
 
+  private async listenBatch(host: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const udp: BatchUdpSocket = new BatchUdpSocket(host, this.options.port, (batch, count) => this.serveBatch(udp, batch, count));
+      const tcp = net.createServer((socket) => this.serveTcp(socket));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen(udp.port, host, () => resolve());
+        });
+      } catch (err) {
+        udp.close();
+        if (this.options.port !== 0 || attempt > 10) throw err;
+        continue;
+      }
+      this.batchUdp = udp;
+      this.tcp = tcp;
+      return;
+    }
+  }
+
+  /** Counters of the batch path (undefined on the dgram path). */
+  batchStats(): BatchUdpStats | undefined {
+    return this.batchUdp?.stats();
+  }
+
   address(): { host: string; port: number } {
+    if (this.batchUdp) return { host: this.options.host, port: this.batchUdp.port };
     const a = this.udp?.address();
     return { host: a?.address ?? this.options.host, port: a?.port ?? 0 };
   }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    this.batchUdp?.close();
     await Promise.all([
       new Promise<void>((resolve) => (this.udp ? this.udp.close(() => resolve()) : resolve())),
       new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve())),
@@ -163,6 +237,28 @@ export class DnsServer {
     if (entry !== undefined && udp.getSendQueueCount() > 0) {
       if (out === entry.full) entry.full = Buffer.from(out);
       else entry.truncated = Buffer.from(out);
+    }
+  }
+
+  /**
+   * Answers one batch: replayed answers are copied into the batch's reply buffer and leave in one
+   * sendmmsg after this returns; answers that need the chain go out on their own when ready.
+   */
+  private serveBatch(udp: BatchUdpSocket, batch: UdpBatch, count: number) {
+    const family = this.family;
+    for (let i = 0; i < count; i++) {
+      const msg = batch.message(i);
+      if (msg === undefined) continue;
+      // `msg` is a view of the batch buffer, reused by the next batch: the chain reads it only
+      // before its first await.
+      const out = this.respond(msg, 'udp', family);
+      if (out === null) continue;
+      if (out instanceof Promise) {
+        const peer = batch.peer(i);
+        out.then((b) => b && udp.sendTo(b, peer), noop);
+        continue;
+      }
+      batch.reply(i, out);
     }
   }
 
