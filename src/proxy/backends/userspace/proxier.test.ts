@@ -3,7 +3,9 @@
  * (already local, so nothing is added to any interface) and endpoints are servers on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import { once } from 'node:events';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import type { EndpointsMap, ServiceLike, ServicePortMap } from '../../model.js';
@@ -104,6 +106,26 @@ describe('userspace proxy (TCP)', () => {
     const { addr } = await setUp({}, ['a']);
     // The endpoint answers "bye" only after it sees the FIN, so the reply proves the write side stayed open.
     assert.equal(await exchange(addr.ip, addr.port, 'data-before-fin\n'), 'a\ndata-before-fin\nbye\n');
+  });
+
+  test('bulk data crosses intact both ways while the client reads slowly (backpressure)', async () => {
+    const { addr } = await setUp({}, ['a']);
+    const payload = randomBytes(8 << 20);
+    const sock = net.connect({ host: addr.ip, port: addr.port, allowHalfOpen: true }, () => sock.end(payload));
+    const chunks: Buffer[] = [];
+    // Pausing after every chunk keeps the proxy's writes to the client backed up, so its upstream
+    // reads must stop and resume many times over.
+    sock.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      sock.pause();
+      setTimeout(() => sock.resume(), 1);
+    });
+    await once(sock, 'end');
+    const got = Buffer.concat(chunks);
+    assert.equal(got.length, 2 + payload.length + 4);
+    assert.equal(got.subarray(0, 2).toString(), 'a\n');
+    assert.ok(got.subarray(2, 2 + payload.length).equals(payload), 'echoed payload differs');
+    assert.equal(got.subarray(2 + payload.length).toString(), 'bye\n');
   });
 
   test('established connections survive their endpoints leaving; new ones are refused at once', async () => {
