@@ -2,8 +2,10 @@
 // feature: resolving and compiling hundreds of small CommonJS files from node_modules costs more
 // than the rest of `svcnet up`), except native addons, which must load from node_modules.
 // Code splitting keeps the `svcnet up` launcher small: the control plane loads in the child only.
-// dist/image.js is the lean entry of builtin images (a container's process): it loads only the
-// image servers, which halves a container's start-up CPU and saves ~10 MB per container.
+// dist/image.cjs is the lean entry of builtin images (a container's process): one CommonJS file
+// with only the image servers. A container's node starts from it with about half the CPU of the
+// whole CLI bundle, and a quarter less than an ESM entry with chunks (no ESM loader, one file read).
+// dist/image.js (the ESM entry) stays for agents of clusters started from an earlier build.
 import { renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -24,6 +26,16 @@ await build({
   banner: {
     js: "import { createRequire as __svcnetCreateRequire } from 'node:module'; const require = __svcnetCreateRequire(import.meta.url);",
   },
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: ['src/agent/images/entry.ts'],
+  outfile: 'dist.new/image.cjs',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
 });

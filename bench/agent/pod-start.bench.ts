@@ -174,8 +174,8 @@ function processTree(): Map<number, number> {
   return parents;
 }
 
-/** A memory figure of a process in KB: `VmRSS`/`RssAnon` from /proc/<pid>/status, or `Pss` from smaps_rollup. */
-function memKB(pid: number, field: 'VmRSS' | 'RssAnon' | 'Pss' = 'VmRSS'): number {
+/** A memory figure of a process in KB: `VmRSS`/`RssAnon`/`RssFile` from /proc/<pid>/status, or `Pss` from smaps_rollup. */
+function memKB(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile' | 'Pss' = 'VmRSS'): number {
   try {
     const file = field === 'Pss' ? `/proc/${pid}/smaps_rollup` : `/proc/${pid}/status`;
     return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(file, 'utf8'))?.[1] ?? 0);
@@ -189,6 +189,7 @@ const rssKB = (pid: number) => memKB(pid);
 function memory(agentPids: readonly number[]): {
   agentsMB: number[];
   agentsAnonMB: number[];
+  agentsFileMB: number[];
   containersMB: number;
   containersPssMB: number;
   containerProcesses: number;
@@ -199,6 +200,8 @@ function memory(agentPids: readonly number[]): {
   return {
     agentsMB: agentPids.map((p) => rssKB(p) / 1024),
     agentsAnonMB: agentPids.map((p) => memKB(p, 'RssAnon') / 1024),
+    // File-backed: mostly node's own code pages, shared with every other node process.
+    agentsFileMB: agentPids.map((p) => memKB(p, 'RssFile') / 1024),
     containersMB: descendants.reduce((sum, p) => sum + rssKB(p), 0) / 1024,
     // Proportional set size: shared pages (node's code) split among the processes sharing them.
     containersPssMB: descendants.reduce((sum, p) => sum + memKB(p, 'Pss'), 0) / 1024,
@@ -207,7 +210,7 @@ function memory(agentPids: readonly number[]): {
 }
 
 /** CPU seconds of a process: its own, and that of its children it has reaped (short-lived helpers: CNI plugins, `ip`, `mount`). */
-function cpuSeconds(pid: number): { own: number; reaped: number } {
+function cpuSeconds(pid: number): { own: number; sys: number; reaped: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat
@@ -215,9 +218,9 @@ function cpuSeconds(pid: number): { own: number; reaped: number } {
       .split(' ')
       .map(Number);
     // Fields 14–17 of /proc/<pid>/stat (utime, stime, cutime, cstime) are at 11–14 after the command name.
-    return { own: (f[11]! + f[12]!) / 100, reaped: (f[13]! + f[14]!) / 100 };
+    return { own: (f[11]! + f[12]!) / 100, sys: f[12]! / 100, reaped: (f[13]! + f[14]!) / 100 };
   } catch {
-    return { own: 0, reaped: 0 };
+    return { own: 0, sys: 0, reaped: 0 };
   }
 }
 
@@ -225,19 +228,26 @@ function cpuSeconds(pid: number): { own: number; reaped: number } {
 function cpuByComponent(apiServerPid: number, agentPids: readonly number[], proxyPids: readonly number[]): Map<string, number> {
   const parents = processTree();
   const below = (pid: number): number[] => [...parents].filter(([, ppid]) => ppid === pid).flatMap(([child]) => [child, ...below(child)]);
-  const sum = (pids: readonly number[], pick: (c: { own: number; reaped: number }) => number) =>
+  const sum = (pids: readonly number[], pick: (c: { own: number; sys: number; reaped: number }) => number) =>
     pids.reduce((total, p) => total + pick(cpuSeconds(p)), 0);
   return new Map([
     ['API server + controllers', sum([apiServerPid], (c) => c.own)],
     ['agent', sum(agentPids, (c) => c.own)],
     ['agent helpers (CNI, ip, nsenter, mount…)', sum(agentPids, (c) => c.reaped)],
-    ['containers', sum(agentPids.flatMap(below), (c) => c.own + c.reaped)],
+    // A container's own time covers nsenter, unshare and sh before they exec its command (same PID);
+    // what sh started and reaped (mount, mkdir, hostname) is its init.
+    ['containers (processes)', sum(agentPids.flatMap(below), (c) => c.own)],
+    ['of which in the kernel', sum(agentPids.flatMap(below), (c) => c.sys)],
+    ['containers (init: mount, hostname…)', sum(agentPids.flatMap(below), (c) => c.reaped)],
     ['proxy (+ iptables)', sum(proxyPids, (c) => c.own + c.reaped)],
   ]);
 }
 
-function cpuDelta(before: Map<string, number>, after: Map<string, number>): string {
-  return [...after].map(([k, v]) => `${k} ${(v - (before.get(k) ?? 0)).toFixed(2)} s`).join(', ');
+/** CPU per component between two readings, in all and per pod. */
+function cpuDelta(before: Map<string, number>, after: Map<string, number>, pods: number): string {
+  const parts = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const);
+  const total = parts.filter(([k]) => !k.startsWith('of which')).reduce((sum, [, v]) => sum + v, 0);
+  return `${[...parts, ['total', total] as const].map(([k, v]) => `${k} ${v.toFixed(2)} s (${((v / pods) * 1000).toFixed(1)} ms/pod)`).join(', ')}`;
 }
 
 /** Per-pod phases the agent logs: "pod ns/name started in 45 ms (sandbox 28 ms, …)". */
@@ -368,7 +378,7 @@ async function inside(nodes: number): Promise<void> {
     const loadStart = load();
     const cpuBefore = cpu();
     const big = await scenario('p100', 100);
-    const cpuUsed = cpuDelta(cpuBefore, cpu());
+    const cpuUsed = cpuDelta(cpuBefore, cpu(), 100);
     log(
       `| 100 | 1 ${summary(big.samples)} ${ms(big.allReady)} | ${ms(big.allAnswered)} | ${agentBreakdown(data, 'p100')} | ${loadStart} → ${load()} |`,
     );
@@ -380,7 +390,7 @@ async function inside(nodes: number): Promise<void> {
     log(`CPU used while 100 pods started: ${cpuUsed}.`);
     log('');
     log(
-      `With 100 pods running (on ${big.nodes} node${big.nodes > 1 ? 's' : ''}): agent RSS ${mem.agentsMB.map((m, i) => `${m.toFixed(0)} MB (${mem.agentsAnonMB[i]!.toFixed(0)} MB anonymous)`).join(', ')} (proxy ${proxyMB.map((m) => `${m.toFixed(0)} MB`).join(', ')}); ` +
+      `With 100 pods running (on ${big.nodes} node${big.nodes > 1 ? 's' : ''}): agent RSS ${mem.agentsMB.map((m, i) => `${m.toFixed(0)} MB (${mem.agentsAnonMB[i]!.toFixed(0)} MB anonymous, ${mem.agentsFileMB[i]!.toFixed(0)} MB file)`).join(', ')} (proxy ${proxyMB.map((m) => `${m.toFixed(0)} MB`).join(', ')}); ` +
         `container processes: ${mem.containerProcesses}, ${mem.containersMB.toFixed(0)} MB RSS in all (${(mem.containersMB / Math.max(1, mem.containerProcesses)).toFixed(1)} MB each), ${mem.containersPssMB.toFixed(0)} MB PSS.`,
     );
     await deleteAll(big.names);

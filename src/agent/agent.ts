@@ -5,7 +5,8 @@
  * written back through pods/status only when it changed. Level-driven: informer events only
  * enqueue `namespace/name`; `syncPod(key)` looks at the cache and the runtime and acts.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StatusError } from '../api/errors.js';
@@ -58,13 +59,15 @@ export interface AgentOptions {
 }
 
 /**
- * How the svcnet bundle runs a builtin image: the lean `dist/image.js` beside the bundle when it
- * was built (it loads only the image servers), else `node <svcnet> image`. `svcnetScript` is the
+ * How the svcnet bundle runs a builtin image: the lean `dist/image.cjs` beside the bundle when it
+ * was built (one CommonJS file with only the image servers: the cheapest node start-up), else the
+ * ESM `dist/image.js` of an earlier build, else `node <svcnet> image`. `svcnetScript` is the
  * script node was started with (bin/svcnet.js or dist/svcnet.js).
  */
 export function bundledImageCommand(svcnetScript: string, exists: (path: string) => boolean = existsSync): string[] {
-  const lean = join(dirname(svcnetScript), '..', 'dist', 'image.js');
-  return exists(lean) ? [process.execPath, lean] : [process.execPath, svcnetScript, 'image'];
+  const dist = join(dirname(svcnetScript), '..', 'dist');
+  const lean = ['image.cjs', 'image.js'].map((file) => join(dist, file)).find((path) => exists(path));
+  return lean ? [process.execPath, lean] : [process.execPath, svcnetScript, 'image'];
 }
 
 /**
@@ -292,8 +295,10 @@ export class Agent {
   private forget(key: string, worker: PodWorker): void {
     if (this.workers.get(key) === worker) this.workers.delete(key);
     this.seenAt.delete(key);
-    rmSync(worker.podDir, { recursive: true, force: true });
-    rmSync(worker.logDir, { recursive: true, force: true });
+    // In the background: removing a pod's files (overlay scratch, logs) takes milliseconds of
+    // metadata I/O that would otherwise stall the event loop, and every other pod's sync with it.
+    for (const dir of [worker.podDir, worker.logDir])
+      void rm(dir, { recursive: true, force: true }).catch((err: unknown) => this.log(`removing ${dir}: ${err}`));
   }
 
   private async writeStatus(pod: Pod, worker: PodWorker): Promise<Pod['status']> {

@@ -11,6 +11,7 @@ import { Agent, bundledImageCommand } from './agent.js';
 import { runImage } from './images/main.js';
 import { selfSignedKubeletCert } from './kubelet/server.js';
 import { KUBELET_PORT } from './node.js';
+import { raiseAgentPriority } from './runtime/priority.js';
 
 export interface AgentCommandOptions {
   kubeconfig?: string;
@@ -48,6 +49,8 @@ export async function agentCommand(options: AgentCommandOptions): Promise<void> 
   const credentials = loadKubeconfig(options.kubeconfig);
   const client = new HttpClient(credentials);
   const log = (message: string) => process.stderr.write(`${new Date().toISOString()} agent ${options.nodeName}: ${message}\n`);
+  const boost = raiseAgentPriority();
+  if (boost > 0) log(`running ${boost} nice levels above the pods`);
   const agent = new Agent({
     client,
     nodeName: options.nodeName,

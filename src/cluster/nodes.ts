@@ -77,7 +77,7 @@ export async function startAgents(
     writeFileSync(`${dir}/kubelet.crt`, serving.certPem, { mode: 0o644 });
     writeFileSync(`${dir}/kubelet.key`, serving.keyPem, { mode: 0o600 });
     writeFileSync(`${dir}/kubelet-client.token`, `${kubeletToken}\n`, { mode: 0o600 });
-    children.push(spawnInNode(sd, node, 'agent', agentArgs(node, dir, kubeconfig)));
+    children.push(spawnInNode(sd, node, 'agent', agentArgs(node, dir, kubeconfig), AGENT_NODE_FLAGS));
     children.push(spawnInNode(sd, node, 'proxy', proxyArgs(node, kubeconfig, proxyMode, DEFAULT_POD_NETWORK)));
   }
   return {
@@ -138,12 +138,19 @@ function proxyArgs(node: NodePlan, kubeconfig: string, mode: string, podNetwork:
   ];
 }
 
+/**
+ * Node flags of the agents. A small young generation: under the burst of allocation of a hundred
+ * pod starts V8 grows its semi-spaces towards 16 MB and keeps them resident (an agent with 100 pods:
+ * 38 → 28 MB anonymous memory with 2 MB); the extra scavenges cost no measurable CPU.
+ */
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 /** Runs a svcnet component inside the node's network namespace, logging to logs/<node>-<what>.log. */
-function spawnInNode(sd: StateDir, node: NodePlan, what: string, args: string[]): ChildProcess {
+function spawnInNode(sd: StateDir, node: NodePlan, what: string, args: string[], nodeFlags: readonly string[] = []): ChildProcess {
   const log = openSync(sd.path('logs', `${node.name}-${what}.log`), 'a');
   // nsenter (not `ip netns exec`): the agent must share the host's mount namespace so the pod
   // namespaces it adds under /var/run/netns are visible to `svcnet down` and node shells.
-  const argv = [`--net=${netnsPath(node.netns)}`, '--', process.execPath, process.argv[1], ...args];
+  const argv = [`--net=${netnsPath(node.netns)}`, '--', process.execPath, ...nodeFlags, process.argv[1]!, ...args];
   return spawn('nsenter', argv, { stdio: ['ignore', log, log], env: childEnv() });
 }
 

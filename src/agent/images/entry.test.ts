@@ -5,21 +5,28 @@ import { describe, test } from 'node:test';
 import { bundledImageCommand, defaultImageCommand } from '../agent.js';
 
 describe('builtin image command', () => {
-  test('the bundle runs builtin images through the lean dist/image.js when it was built', () => {
+  test('the bundle runs builtin images through the lean dist/image.cjs when it was built', () => {
     const seen: string[] = [];
     const argv = bundledImageCommand('/opt/svcnet/bin/svcnet.js', (path) => {
       seen.push(path);
       return true;
     });
-    assert.deepEqual(argv, [process.execPath, '/opt/svcnet/dist/image.js']);
-    assert.deepEqual(seen, ['/opt/svcnet/dist/image.js']);
+    assert.deepEqual(argv, [process.execPath, '/opt/svcnet/dist/image.cjs']);
+    assert.deepEqual(seen, ['/opt/svcnet/dist/image.cjs']);
     assert.deepEqual(
       bundledImageCommand('/opt/svcnet/dist/svcnet.js', () => true),
+      [process.execPath, '/opt/svcnet/dist/image.cjs'],
+    );
+  });
+
+  test('a build without dist/image.cjs uses its ESM dist/image.js', () => {
+    assert.deepEqual(
+      bundledImageCommand('/opt/svcnet/bin/svcnet.js', (path) => path.endsWith('image.js')),
       [process.execPath, '/opt/svcnet/dist/image.js'],
     );
   });
 
-  test('without dist/image.js it falls back to `svcnet image`', () => {
+  test('without a lean image entry it falls back to `svcnet image`', () => {
     assert.deepEqual(
       bundledImageCommand('/opt/svcnet/bin/svcnet.js', () => false),
       [process.execPath, '/opt/svcnet/bin/svcnet.js', 'image'],

@@ -1,5 +1,5 @@
 /**
- * The lean entry point of the builtin images, bundled as dist/image.js: `node dist/image.js
+ * The lean entry point of the builtin images, bundled as dist/image.cjs: `node dist/image.cjs
  * <runner> [args…]`. It loads only the image servers, not the whole svcnet CLI, so a container
  * of a builtin image starts in about half the CPU time and with less memory than `svcnet image`.
  */

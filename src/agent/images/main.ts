@@ -1,10 +1,11 @@
 /**
- * Runs a builtin image's process: `node dist/image.js <runner> [args…]` (the lean bundle of
+ * Runs a builtin image's process: `node dist/image.cjs <runner> [args…]` (the lean bundle of
  * entry.ts), `svcnet image <runner> [args…]`, or `node --import tsx src/agent/images/entry.ts
  * <runner> [args…]` in development and tests.
  * The process runs inside the container's namespaces, so paths and ports are the pod's.
  */
 import { NGINX_VERSION, startNginx } from './nginx.js';
+import { printErr } from './output.js';
 import { pause, runAgnhost, startHttpEcho, startWhoami } from './servers.js';
 
 /** Names of the builtin runners. */
@@ -17,11 +18,9 @@ export async function runImage(runner: string, args: readonly string[]): Promise
   switch (runner) {
     case 'nginx': {
       const port = Number(process.env.SVCNET_NGINX_PORT ?? 80);
-      process.stderr.write('/docker-entrypoint.sh: Configuration complete; ready for start up\n');
+      printErr('/docker-entrypoint.sh: Configuration complete; ready for start up\n');
       await startNginx({ port });
-      process.stderr.write(
-        `${new Date().toISOString().replace('T', ' ').slice(0, 19).replace(/-/g, '/')} [notice] 1#1: nginx/${NGINX_VERSION}\n`,
-      );
+      printErr(`${new Date().toISOString().replace('T', ' ').slice(0, 19).replace(/-/g, '/')} [notice] 1#1: nginx/${NGINX_VERSION}\n`);
       return;
     }
     case 'agnhost':

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
+import { printOut } from './output.js';
 
 /** Reads `-flag=value` / `--flag=value` / `--flag value` arguments. */
 export function parseFlags(args: readonly string[]): Map<string, string> {
@@ -45,11 +46,11 @@ export function startHttpEcho(args: readonly string[]): Promise<Server> {
     }
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-App-Name': 'http-echo', 'X-App-Version': '1.0.0' });
     res.end(`${text}\n`);
-    process.stdout.write(
+    printOut(
       `${new Date().toISOString()} ${req.headers.host ?? ''} ${(req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${text.length + 1} "${req.headers['user-agent'] ?? ''}"\n`,
     );
   });
-  process.stdout.write(`[INFO] server is listening on ${flags.get('listen') ?? ':5678'}\n`);
+  printOut(`[INFO] server is listening on ${flags.get('listen') ?? ':5678'}\n`);
   return listen(server, port, host);
 }
 
@@ -77,7 +78,7 @@ export function startWhoami(args: readonly string[]): Promise<Server> {
     for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${lines.join('\n')}\n`);
   });
-  process.stdout.write(`${new Date().toISOString().replace('T', ' ').slice(0, 19)} Starting up on port ${port}\n`);
+  printOut(`${new Date().toISOString().replace('T', ' ').slice(0, 19)} Starting up on port ${port}\n`);
   return listen(server, port);
 }
 
@@ -93,7 +94,7 @@ function startNetexec(args: readonly string[]): Promise<Server> {
     process.removeAllListeners('SIGTERM');
     process.once('SIGTERM', () => {
       sigTermReceived = true;
-      process.stdout.write(`Sleeping ${delayShutdownSeconds} seconds before terminating...\n`);
+      printOut(`Sleeping ${delayShutdownSeconds} seconds before terminating...\n`);
       setTimeout(() => process.exit(0), delayShutdownSeconds * 1000);
     });
   }
@@ -122,7 +123,7 @@ function startNetexec(args: readonly string[]): Promise<Server> {
         return void res.writeHead(404).end('404 page not found\n');
     }
   });
-  process.stdout.write(`Started HTTP server on port ${port}\n`);
+  printOut(`Started HTTP server on port ${port}\n`);
   return listen(server, port);
 }
 
@@ -131,7 +132,7 @@ function startServeHostname(args: readonly string[]): Promise<Server> {
   const flags = parseFlags(args);
   const port = Number(flags.get('port') ?? 9376);
   const server = createServer((_req, res) => res.end(hostname()));
-  process.stdout.write(`Serving on port ${port}.\n`);
+  printOut(`Serving on port ${port}.\n`);
   return listen(server, port);
 }
 

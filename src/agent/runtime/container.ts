@@ -13,6 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { CriLogWriter } from '../../streaming/logs.js';
 import { TTY_RESIZE_FD, ttyArgv } from '../kubelet/pty.js';
 import { containerInitScript, type MountPlan } from './mounts.js';
+import { atContainerPriority } from './priority.js';
 
 /** What one run of a container needs. */
 export interface ContainerLaunch {
@@ -58,7 +59,8 @@ export function containerArgv(launch: Pick<ContainerLaunch, 'argv' | 'netnsPath'
     '-c',
     script,
     'svcnet-init',
-    ...launch.argv,
+    // The init (mounts) runs at the agent's priority; the container's command at the pods' one.
+    ...atContainerPriority(launch.argv),
   ];
 }
 
@@ -154,7 +156,7 @@ export class ContainerProcess {
 
 /** The argv that runs `command` inside a running container's namespaces, in its working directory. */
 export function execArgv(pid: number, command: readonly string[]): string[] {
-  return ['nsenter', '--target', String(pid), '--net', '--mount', '--uts', '--wd', '--', ...command];
+  return ['nsenter', '--target', String(pid), '--net', '--mount', '--uts', '--wd', '--', ...atContainerPriority(command)];
 }
 
 /** The container's environment (its main process's), for commands exec'd into it. */

@@ -16,7 +16,7 @@ import {
   pluginConfig,
   podNetworkConfig,
 } from './cni.js';
-import { createPodSandbox, podAddress, portMappings } from './pod-sandbox.js';
+import { ADD_POD_NETNS_SCRIPT, createPodSandbox, podAddress, portMappings } from './pod-sandbox.js';
 
 const attachment: CniAttachment = { containerId: 'c1', netnsPath: '/var/run/netns/p1', ifName: 'eth0', args: { K8S_POD_NAME: 'web' } };
 const bridgeResult = {
@@ -174,18 +174,17 @@ describe('pod sandbox', () => {
         '{"code":11,"msg":"failed to allocate for range 0","details":"no IP addresses available"}',
         '',
       );
-      const { runner, runs } = fakePlugins({ bridge: error, loopback: { cniVersion: '1.0.0' } });
+      const { runner, runs } = fakePlugins({ bridge: error });
       const options = { runner, nodeNetns: 'n1', podUid: 'u1', namespace: 'default', name: 'web', podCIDR: '10.244.1.0/24', stateDir: dir };
       await assert.rejects(
         createPodSandbox(options),
         /CNI plugin bridge ADD failed \(code 11\): failed to allocate for range 0: no IP addresses available/,
       );
       const commands = runs.map((r) =>
-        `${r.argv.join(' ').replace('nsenter --net=/var/run/netns/n1 -- ', '')} ${r.env.CNI_COMMAND ?? ''}`.trim(),
+        `${r.argv.join(' ').replace('nsenter --net=/var/run/netns/n1 -- ', '').replace(ADD_POD_NETNS_SCRIPT, '<add netns, lo up>')} ${r.env.CNI_COMMAND ?? ''}`.trim(),
       );
       assert.deepEqual(commands, [
-        'ip netns add n1-pod-u1',
-        '/usr/lib/cni/loopback ADD',
+        'sh -c <add netns, lo up> svcnet-netns /var/run/netns/n1-pod-u1 n1-pod-u1 /var/run/netns',
         '/usr/lib/cni/bridge ADD',
         '/usr/lib/cni/portmap DEL',
         '/usr/lib/cni/bridge DEL',

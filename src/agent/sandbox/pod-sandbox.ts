@@ -1,8 +1,8 @@
 /**
- * Pod sandboxes: a pod's named network namespace, attached to the node's pod network with CNI
- * (loopback, then bridge + host-local, then portmap when the pod has hostPorts).
+ * Pod sandboxes: a pod's named network namespace with `lo` up, attached to the node's pod network
+ * with CNI (bridge + host-local, then portmap when the pod has hostPorts).
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type CommandRunner, hostRunner, NetnsOps, netnsPath } from '../../cluster/netns.js';
 import {
   addNetworkList,
@@ -14,7 +14,6 @@ import {
   CniResultCache,
   checkNetworkList,
   delNetworkList,
-  loopbackConfig,
   podNetworkConfig,
 } from './cni.js';
 
@@ -82,6 +81,29 @@ export function podNetnsName(nodeNetns: string | undefined, podUid: string): str
   return `${nodeNetns ?? 'svcnet'}-pod-${podUid}`;
 }
 
+/**
+ * Makes a pod's named network namespace with `lo` up in one process start, where `ip netns add`
+ * and the CNI loopback plugin took two (each a fork of the agent, which blocks its event loop
+ * until the child has exec'd): `unshare --net=<file>` binds the new namespace at
+ * /var/run/netns/<name> as `ip netns add` does, and runs `ip link set lo up` inside it, which is
+ * all the loopback plugin does. An existing namespace only gets `lo` up; where iproute2 has not
+ * set up /var/run/netns yet (no node namespace made it), `ip netns add` does that first.
+ * Arguments: the namespace's path, its name and the directory of named namespaces.
+ */
+export const ADD_POD_NETNS_SCRIPT = [
+  'set -e',
+  'if [ ! -d "$3" ]; then ip netns add "$2"; exec ip -n "$2" link set lo up; fi',
+  'if [ -e "$1" ]; then exec nsenter --net="$1" ip link set lo up; fi',
+  ': > "$1"',
+  'exec unshare --net="$1" ip link set lo up',
+].join('\n');
+
+/** The argv that runs {@link ADD_POD_NETNS_SCRIPT} for a namespace. */
+export function addPodNetnsArgv(name: string): string[] {
+  const path = netnsPath(name);
+  return ['sh', '-c', ADD_POD_NETNS_SCRIPT, 'svcnet-netns', path, name, dirname(path)];
+}
+
 /** The CNI_CONTAINERID of a pod's sandbox. */
 function containerId(podUid: string): string {
   return podUid;
@@ -122,7 +144,7 @@ export function podAddress(result: CniResult): { ip: string; prefixLength: numbe
 }
 
 /**
- * Creates a pod's network namespace and attaches it: `lo` up (loopback plugin), `eth0` on the node's bridge with an address
+ * Creates a pod's network namespace and attaches it: `lo` up, `eth0` on the node's bridge with an address
  * from the node's pod CIDR, and hostPort rules (portmap) when asked. On failure everything made so far is removed again.
  */
 export async function createPodSandbox(options: PodSandboxOptions): Promise<PodSandbox> {
@@ -143,12 +165,9 @@ export async function createPodSandbox(options: PodSandboxOptions): Promise<PodS
       K8S_POD_UID: options.podUid,
     },
   };
-  await ops.addNetns(netnsName, { loopbackUp: false });
   try {
-    const [, result] = await Promise.all([
-      addNetworkList(loopbackConfig(), { ...attachment, ifName: 'lo' }, {}, exec),
-      addNetworkList(attached, attachment, { portMappings: mappings }, exec),
-    ]);
+    await ops.run(addPodNetnsArgv(netnsName));
+    const result = await addNetworkList(attached, attachment, { portMappings: mappings }, exec);
     cache.save({ network: attached, attachment, runtime: { portMappings: mappings }, result });
     return { netnsName, netnsPath: path, ...podAddress(result), result, durationMs: performance.now() - started };
   } catch (err) {
