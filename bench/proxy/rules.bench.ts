@@ -4,7 +4,10 @@
  * network namespace on the real kernel:
  *
  * - initial full sync (empty tables), then a full resync over the loaded rules (the periodic one),
- * - a one-endpoint change (one endpoint of one Service replaced) as a partial sync.
+ * - a one-endpoint change (one endpoint of one Service replaced) as a partial sync,
+ * - a new Service with 5 endpoints as a partial sync,
+ * - "plain load": the same full ruleset text fed straight to iptables-restore / nft in a fresh
+ *   sandbox, no proxy involved — the floor a full sync of this layout can reach.
  *
  * "proxy" is the proxy's own work (change tracking, rule generation, rendering); "kernel" is the
  * time inside iptables-save/iptables-restore or nft (including the nsenter that runs them in the sandbox).
@@ -14,7 +17,9 @@
 import { cpus, loadavg } from 'node:os';
 import { IptablesExecutor } from '../../src/proxy/backends/iptables/executor.js';
 import { IptablesProxier } from '../../src/proxy/backends/iptables/proxier.js';
+import { buildRuleset, renderFull } from '../../src/proxy/backends/iptables/rules.js';
 import { NftExecutor, NftProxier } from '../../src/proxy/backends/nftables/executor.js';
+import { buildNftRuleset, renderNftFull } from '../../src/proxy/backends/nftables/rules.js';
 import type { SyncRequest } from '../../src/proxy/runner.js';
 import { makeService, makeSlice } from '../../src/proxy/testing.js';
 import { ProxyState, type UpdateResult } from '../../src/proxy/tracker.js';
@@ -80,18 +85,35 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
-console.log('| mode | services | initial full sync | full resync | one-endpoint change |');
-console.log('|---|---|---|---|---|');
+console.log('| mode | services | initial full sync | full resync | one-endpoint change | new Service | plain load | proxy share (full) |');
+console.log('|---|---|---|---|---|---|---|---|');
+const IPT_CONFIG = { clusterCIDR: '10.244.0.0/16' };
+const NFT_CONFIG = { clusterCIDR: '10.244.0.0/16', serviceCIDRs: ['10.96.0.0/12'] };
+
+/** Kernel time of loading the mode's full ruleset text for `state` into a fresh sandbox (no proxy work counted). */
+async function plainLoad(mode: Mode, state: ProxyState): Promise<number> {
+  const text =
+    mode === 'nftables'
+      ? renderNftFull(buildNftRuleset(state.services, state.endpoints, NFT_CONFIG))
+      : renderFull(buildRuleset(state.services, state.endpoints, IPT_CONFIG));
+  const sandbox = await startInSandbox();
+  try {
+    const t0 = performance.now();
+    if (mode === 'nftables') await new NftExecutor(sandbox.run).apply(text);
+    else await new IptablesExecutor({ run: sandbox.run, legacy: mode === 'iptables-legacy' }).restore(text, { noflush: false });
+    return performance.now() - t0;
+  } finally {
+    await sandbox.stop();
+  }
+}
 for (const n of sizes) {
   for (const mode of modes) {
     const sandbox = await startInSandbox();
     try {
       const proxier: Proxier =
         mode === 'nftables'
-          ? new NftProxier(new NftExecutor(sandbox.run), { clusterCIDR: '10.244.0.0/16', serviceCIDRs: ['10.96.0.0/12'] })
-          : new IptablesProxier(new IptablesExecutor({ run: sandbox.run, legacy: mode === 'iptables-legacy' }), {
-              clusterCIDR: '10.244.0.0/16',
-            });
+          ? new NftProxier(new NftExecutor(sandbox.run), NFT_CONFIG)
+          : new IptablesProxier(new IptablesExecutor({ run: sandbox.run, legacy: mode === 'iptables-legacy' }), IPT_CONFIG);
       const state = buildState(n);
       const initial = await timed(state, proxier, { full: true, reason: 'initial' });
       const resync = await timed(state, proxier, { full: true, reason: 'periodic' });
@@ -101,7 +123,17 @@ for (const n of sizes) {
         ips[2] = `10.250.${(target >> 8) & 255}.${target & 255}`;
         state.onEndpointSlice(makeSlice(`default/svc-${target}`, `svc-${target}-abcde`, port, ips));
       });
-      console.log(`| ${mode} | ${n} | ${fmt(initial)} | ${fmt(resync)} | ${fmtMs(change)} |`);
+      const added = await timed(state, proxier, { full: false, reason: 'requested' }, () => {
+        const nn = `default/svc-${n}`;
+        state.onService(undefined, makeService(nn, { clusterIP: serviceIP(n), ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));
+        state.onEndpointSlice(makeSlice(nn, `svc-${n}-abcde`, port, endpointIPs(n)));
+      });
+      await sandbox.stop();
+      const plainMs = await plainLoad(mode, state);
+      const share = `${((100 * initial.proxyMs) / initial.totalMs).toFixed(0)}% / ${((100 * resync.proxyMs) / resync.totalMs).toFixed(0)}%`;
+      console.log(
+        `| ${mode} | ${n} | ${fmt(initial)} | ${fmt(resync)} | ${fmtMs(change)} | ${fmtMs(added)} | ${(plainMs / 1000).toFixed(2)} s | ${share} |`,
+      );
     } catch (err) {
       console.log(`| ${mode} | ${n} | failed: ${String(err).slice(0, 200)} | | |`);
     } finally {

@@ -202,11 +202,22 @@ export function usesLocalEndpoints(info: ServicePortInfo): boolean {
   return info.internalPolicyLocal || (info.externalPolicyLocal && externallyAccessible(info));
 }
 
+/** A dotted IPv4 address as a number, without allocating (endpoint sorting runs ~10⁵ times per 10k-Service sync). */
+function ipv4Number(ip: string): number {
+  let value = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      value = value * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return value * 256 + octet;
+}
+
 function compareIPv4(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
-  return 0;
+  return a === b ? 0 : ipv4Number(a) - ipv4Number(b);
 }
 
 /** Orders endpoints by address then port, so rule text is stable whatever order slices arrive in. */
@@ -364,4 +375,29 @@ export function planChains(endpoints: readonly EndpointInfo[], info: ServicePort
     usesExtChain: hasAnyEndpoints && externallyAccessible(info),
     usesFwChain: hasAnyEndpoints && info.loadBalancerVIPs.length > 0 && info.loadBalancerSourceRanges.length > 0,
   };
+}
+
+/**
+ * The keys of `current` in sorted order, derived from `previousSorted` (the sorted keys of an
+ * earlier map) in one pass plus a sort of only the new keys: rule generators walk services in key
+ * order, and at 10k services re-sorting everything on every small sync costs more than the change.
+ */
+export function sortedKeysFrom(previousSorted: Iterable<string>, current: ReadonlyMap<string, unknown>): string[] {
+  const kept: string[] = [];
+  const seen = new Set<string>();
+  for (const key of previousSorted) {
+    if (!current.has(key)) continue;
+    kept.push(key);
+    seen.add(key);
+  }
+  if (kept.length === current.size) return kept;
+  const added = [...current.keys()].filter((key) => !seen.has(key)).sort();
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < kept.length || j < added.length) {
+    if (j >= added.length || (i < kept.length && kept[i]! < added[j]!)) out.push(kept[i++]!);
+    else out.push(added[j++]!);
+  }
+  return out;
 }

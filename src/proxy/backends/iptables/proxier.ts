@@ -33,7 +33,10 @@ export interface IptablesSyncStats {
 }
 
 export class IptablesProxier {
+  /** What the kernel holds (unknown after a failure). */
   #applied: IptablesRuleset | undefined;
+  /** The last ruleset built, applied or not: unchanged services' rules are reused from it, in full syncs too. */
+  #built: IptablesRuleset | undefined;
 
   constructor(
     readonly executor: IptablesExecutor,
@@ -44,8 +47,16 @@ export class IptablesProxier {
   async sync(request: SyncRequest, services: ServicePortMap, endpoints: EndpointsMap, changes?: UpdateResult): Promise<IptablesSyncStats> {
     const t0 = performance.now();
     const previous = request.full ? undefined : this.#applied;
-    const delta = previous && changes ? { previous, changedServices: changes.updatedServices } : undefined;
-    const ruleset = buildRuleset(services, endpoints, this.config, delta);
+    const built = this.#built;
+    // Forgotten until the new build completes: a build that throws has consumed `changes`.
+    this.#built = undefined;
+    const ruleset = buildRuleset(
+      services,
+      endpoints,
+      this.config,
+      built && changes && { previous: built, changedServices: changes.updatedServices },
+    );
+    this.#built = ruleset;
     let text: string;
     let applyMs = 0;
     this.#applied = undefined;

@@ -183,25 +183,74 @@ describe('partial sync', () => {
     );
   });
 
-  test('nothing changed → empty text; last endpoint gone → dispatch chains rewritten and chains deleted', () => {
+  test('nothing changed → empty text; last endpoint gone → single dispatch rules swapped, chains deleted', () => {
     const { state, ruleset: first } = rulesetFor([svcA], [makeSlice('default/a', 'a-1', http, ['10.244.1.2'])]);
     assert.equal(renderPartial(first, buildRuleset(state.services, state.endpoints, config)), '');
 
     state.onEndpointSlice(makeSlice('default/a', 'a-1', http, []));
     const changes = state.apply();
     const second = buildRuleset(state.services, state.endpoints, config, { previous: first, changedServices: changes.updatedServices });
+    const svcChain = servicePortChainName('KUBE-SVC-', 'default/a:http', 'tcp');
+    const sepChain = endpointChainName('default/a:http', 'tcp', '10.244.1.2:8080');
+    assert.equal(
+      renderPartial(first, second),
+      [
+        '*filter',
+        '-A KUBE-SERVICES -m comment --comment "default/a:http has no endpoints" -m tcp -p tcp -d 10.96.1.1 --dport 80 -j REJECT',
+        'COMMIT',
+        '*nat',
+        `:${sepChain} - [0:0]`,
+        `:${svcChain} - [0:0]`,
+        `-D KUBE-SERVICES -m comment --comment "default/a:http cluster IP" -m tcp -p tcp -d 10.96.1.1 --dport 80 -j ${svcChain}`,
+        `-X ${sepChain}`,
+        `-X ${svcChain}`,
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('a new Service inserts its KUBE-SERVICES rule at the top instead of rewriting the chain', () => {
+    const { state, ruleset: first } = rulesetFor([svcA], [makeSlice('default/a', 'a-1', http, ['10.244.1.2'])]);
+    state.onService(undefined, svcB);
+    state.onEndpointSlice(makeSlice('default/b', 'b-1', http, ['10.244.2.2']));
+    const second = buildRuleset(state.services, state.endpoints, config, {
+      previous: first,
+      changedServices: state.apply().updatedServices,
+    });
+    const text = renderPartial(first, second);
+    const svcChain = servicePortChainName('KUBE-SVC-', 'default/b:http', 'tcp');
+    assert.doesNotMatch(text, /^:KUBE-SERVICES /m);
+    assert.doesNotMatch(text, /^\*filter/m);
+    assert.match(
+      text,
+      new RegExp(
+        `^-I KUBE-SERVICES 1 -m comment --comment "default/b:http cluster IP" -m tcp -p tcp -d 10\\.96\\.1\\.2 --dport 80 -j ${svcChain}$`,
+        'm',
+      ),
+    );
+  });
+
+  test('first endpoint ready: the DNAT goes in before the REJECT goes away (separate table commits)', () => {
+    const { state, ruleset: first } = rulesetFor([svcA], [makeSlice('default/a', 'a-1', http, [])]);
+    state.onEndpointSlice(makeSlice('default/a', 'a-1', http, ['10.244.1.2']));
+    const second = buildRuleset(state.services, state.endpoints, config, {
+      previous: first,
+      changedServices: state.apply().updatedServices,
+    });
     const text = renderPartial(first, second);
     assert.match(
       text,
-      /^\*filter\n:KUBE-SERVICES - \[0:0\]\n-A KUBE-SERVICES -m comment --comment "default\/a:http has no endpoints" .* -j REJECT\nCOMMIT\n/,
+      /^\*nat\n[\s\S]*\nCOMMIT\n\*filter\n-D KUBE-SERVICES -m comment --comment "default\/a:http has no endpoints" [^\n]* -j REJECT\nCOMMIT\n$/,
     );
-    assert.match(text, /\*nat\n:KUBE-SERVICES - \[0:0\]\n/);
-    assert.match(
-      text,
-      /\n-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n-X /,
-    );
-    assert.match(text, new RegExp(`-X ${servicePortChainName('KUBE-SVC-', 'default/a:http', 'tcp')}`));
-    assert.match(text, new RegExp(`-X ${endpointChainName('default/a:http', 'tcp', '10.244.1.2:8080')}`));
+  });
+
+  test('a config change rewrites every dispatch chain', () => {
+    const { ruleset: first, state } = rulesetFor([svcA], [makeSlice('default/a', 'a-1', http, ['10.244.1.2'])]);
+    const second = buildRuleset(state.services, state.endpoints, { ...config, masqueradeAll: true });
+    const text = renderPartial(first, second);
+    assert.match(text, /^\*filter\n:KUBE-NODEPORTS - \[0:0\]\n:KUBE-SERVICES /);
+    assert.match(text, /^:KUBE-SERVICES - \[0:0\]$/m);
   });
 });
 

@@ -6,7 +6,15 @@ import type { CommandRunner } from '../../../cluster/netns.js';
 import type { EndpointsMap, ServicePortMap } from '../../model.js';
 import type { SyncRequest } from '../../runner.js';
 import type { UpdateResult } from '../../tracker.js';
-import { buildNftRuleset, countNft, type NftablesConfig, type NftRuleset, renderNftFull, renderNftPartial } from './rules.js';
+import {
+  buildNftRuleset,
+  countNft,
+  type NftablesConfig,
+  type NftPartialOptions,
+  type NftRuleset,
+  renderNftFull,
+  renderNftPartial,
+} from './rules.js';
 
 /** Runs `nft`. */
 export class NftExecutor {
@@ -40,19 +48,31 @@ export interface NftSyncStats {
 
 /** One sync = build, render full or partial, apply; any failure forgets what the kernel holds. */
 export class NftProxier {
+  /** What the kernel holds (unknown after a failure). */
   #applied: NftRuleset | undefined;
+  /** The last ruleset built, applied or not: unchanged services' rules are reused from it, in full syncs too. */
+  #built: NftRuleset | undefined;
 
   constructor(
     readonly executor: NftExecutor,
     readonly config: NftablesConfig,
+    readonly partialOptions: NftPartialOptions = {},
   ) {}
 
   async sync(request: SyncRequest, services: ServicePortMap, endpoints: EndpointsMap, changes?: UpdateResult): Promise<NftSyncStats> {
     const t0 = performance.now();
     const previous = request.full ? undefined : this.#applied;
-    const delta = previous && changes ? { previous, changedServices: changes.updatedServices } : undefined;
-    const ruleset = buildNftRuleset(services, endpoints, this.config, delta);
-    const text = previous ? renderNftPartial(previous, ruleset) : renderNftFull(ruleset);
+    const built = this.#built;
+    // Forgotten until the new build completes: a build that throws has consumed `changes`.
+    this.#built = undefined;
+    const ruleset = buildNftRuleset(
+      services,
+      endpoints,
+      this.config,
+      built && changes && { previous: built, changedServices: changes.updatedServices },
+    );
+    this.#built = ruleset;
+    const text = previous ? renderNftPartial(previous, ruleset, this.partialOptions) : renderNftFull(ruleset);
     const generateMs = performance.now() - t0;
     this.#applied = undefined;
     const a0 = performance.now();

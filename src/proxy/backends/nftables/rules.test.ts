@@ -2,11 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { makeService, makeSlice } from '../../testing.js';
 import { ProxyState } from '../../tracker.js';
-import { buildNftRuleset, endpointChainBase, renderNftFull, renderNftPartial, serviceChainBase } from './rules.js';
+import {
+  buildNftRuleset,
+  endpointChainBase,
+  LEFTOVER_LIMIT,
+  nftLeftovers,
+  renderNftFull,
+  renderNftPartial,
+  serviceChainBase,
+} from './rules.js';
 
 const config = { clusterCIDR: '10.244.0.0/16' };
 const http = [{ name: 'http', port: 8080 }];
 const T = 'ip kube-proxy';
+/** As in a big table, where deleting a chain costs nft's whole chain cache. */
+const deferDeletes = { eagerDeleteMaxChains: 0 };
 
 describe('nftables rules', () => {
   test("chain names use upstream's hash of ns/name/proto/port", () => {
@@ -40,27 +50,40 @@ describe('nftables rules', () => {
         `add chain ${T} ${svc}`,
         `add chain ${T} endpoint-${ep('10.244.1.2')}`,
         `add chain ${T} endpoint-${ep('10.244.2.2')}`,
-        `add rule ${T} ${svc} ip daddr 10.96.0.20 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
-        `add rule ${T} ${svc} ip saddr @affinity-${ep('10.244.1.2')} goto endpoint-${ep('10.244.1.2')}`,
-        `add rule ${T} ${svc} ip saddr @affinity-${ep('10.244.2.2')} goto endpoint-${ep('10.244.2.2')}`,
-        `add rule ${T} ${svc} numgen random mod 2 == 0 goto endpoint-${ep('10.244.1.2')}`,
-        `add rule ${T} ${svc} goto endpoint-${ep('10.244.2.2')}`,
-        `add rule ${T} endpoint-${ep('10.244.1.2')} ip saddr 10.244.1.2 jump mark-for-masquerade`,
-        `add rule ${T} endpoint-${ep('10.244.1.2')} update @affinity-${ep('10.244.1.2')} { ip saddr }`,
-        `add rule ${T} endpoint-${ep('10.244.1.2')} meta l4proto tcp dnat to 10.244.1.2:8080`,
-        `add rule ${T} endpoint-${ep('10.244.2.2')} ip saddr 10.244.2.2 jump mark-for-masquerade`,
-        `add rule ${T} endpoint-${ep('10.244.2.2')} update @affinity-${ep('10.244.2.2')} { ip saddr }`,
-        `add rule ${T} endpoint-${ep('10.244.2.2')} meta l4proto tcp dnat to 10.244.2.2:8080`,
-        `add element ${T} cluster-ips { 10.96.0.23 }`,
-        `add element ${T} no-endpoint-services { 10.96.0.23 . tcp . 80 comment "default/empty:http" : goto reject-chain }`,
-        `add element ${T} cluster-ips { 10.96.0.20 }`,
-        `add element ${T} service-ips { 10.96.0.20 . tcp . 80 : goto ${svc} }`,
+        `add chain ${T} ${svc} { ip daddr 10.96.0.20 ip saddr != 10.244.0.0/16 jump mark-for-masquerade ; ip saddr @affinity-${ep('10.244.1.2')} goto endpoint-${ep('10.244.1.2')} ; ip saddr @affinity-${ep('10.244.2.2')} goto endpoint-${ep('10.244.2.2')} ; numgen random mod 2 == 0 goto endpoint-${ep('10.244.1.2')} ; goto endpoint-${ep('10.244.2.2')} ; }`,
+        `add chain ${T} endpoint-${ep('10.244.1.2')} { ip saddr 10.244.1.2 jump mark-for-masquerade ; update @affinity-${ep('10.244.1.2')} { ip saddr } ; meta l4proto tcp dnat to 10.244.1.2:8080 ; }`,
+        `add chain ${T} endpoint-${ep('10.244.2.2')} { ip saddr 10.244.2.2 jump mark-for-masquerade ; update @affinity-${ep('10.244.2.2')} { ip saddr } ; meta l4proto tcp dnat to 10.244.2.2:8080 ; }`,
+        `add set ${T} cluster-ips { type ipv4_addr ; elements = { 10.96.0.23, 10.96.0.20 } ; }`,
+        `add map ${T} no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; elements = { 10.96.0.23 . tcp . 80 comment "default/empty:http" : goto reject-chain } ; }`,
+        `add map ${T} service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; elements = { 10.96.0.20 . tcp . 80 : goto ${svc} } ; }`,
       ].join('\n'),
     );
     assert.match(text, /^add table ip kube-proxy\ndelete table ip kube-proxy\n/);
   });
 
-  test('partial: one endpoint removed → service chain rewritten, endpoint chain deleted, no element touched', () => {
+  test('full: rules without set references are written as chain bodies', () => {
+    const state = new ProxyState('node-1');
+    state.onService(undefined, makeService('default/web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }));
+    state.onEndpointSlice(makeSlice('default/web', 'w', http, ['10.244.1.2']));
+    state.apply();
+    const text = renderNftFull(buildNftRuleset(state.services, state.endpoints, config));
+    const svc = `service-${serviceChainBase({ namespace: 'default', serviceName: 'web', portName: 'http', protocol: 'TCP' })}`;
+    const ep = `endpoint-${endpointChainBase({ namespace: 'default', serviceName: 'web', portName: 'http', protocol: 'TCP' }, { ip: '10.244.1.2', port: 8080 })}`;
+    const lines = text.split('\n');
+    assert.ok(
+      lines.includes(`add chain ${T} ${svc} { ip daddr 10.96.0.20 ip saddr != 10.244.0.0/16 jump mark-for-masquerade ; goto ${ep} ; }`),
+    );
+    assert.ok(
+      lines.includes(`add chain ${T} ${ep} { ip saddr 10.244.1.2 jump mark-for-masquerade ; meta l4proto tcp dnat to 10.244.1.2:8080 ; }`),
+    );
+    assert.ok(
+      lines.indexOf(`add chain ${T} ${ep}`) <
+        lines.indexOf(`add chain ${T} ${svc} { ip daddr 10.96.0.20 ip saddr != 10.244.0.0/16 jump mark-for-masquerade ; goto ${ep} ; }`),
+      'chains exist before rules jump to them',
+    );
+  });
+
+  test('partial: one endpoint removed → service chain rewritten as a chain body, endpoint chain emptied and left for later, no element touched', () => {
     const state = new ProxyState('node-1');
     state.onService(undefined, makeService('default/web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }));
     state.onEndpointSlice(makeSlice('default/web', 'w', http, ['10.244.1.2', '10.244.2.2']));
@@ -75,18 +98,45 @@ describe('nftables rules', () => {
     const gone = `endpoint-${endpointChainBase({ namespace: 'default', serviceName: 'web', portName: 'http', protocol: 'TCP' }, { ip: '10.244.2.2', port: 8080 })}`;
     const kept = `endpoint-${endpointChainBase({ namespace: 'default', serviceName: 'web', portName: 'http', protocol: 'TCP' }, { ip: '10.244.1.2', port: 8080 })}`;
     assert.equal(
-      renderNftPartial(first, second),
+      renderNftPartial(first, second, deferDeletes),
       [
         `add chain ${T} service-${base}`,
         `flush chain ${T} service-${base}`,
-        `add rule ${T} service-${base} ip daddr 10.96.0.20 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
-        `add rule ${T} service-${base} goto ${kept}`,
+        `add chain ${T} service-${base} { ip daddr 10.96.0.20 ip saddr != 10.244.0.0/16 jump mark-for-masquerade ; goto ${kept} ; }`,
         `flush chain ${T} ${gone}`,
-        `delete chain ${T} ${gone}`,
         '',
       ].join('\n'),
     );
-    assert.equal(renderNftPartial(second, second), '');
+    assert.deepEqual([...nftLeftovers(second)], [`chain ${gone}`]);
+    assert.equal(renderNftPartial(second, second, deferDeletes), '');
+    assert.deepEqual([...nftLeftovers(second)], [`chain ${gone}`], 'an empty transaction keeps the leftovers');
+
+    // The endpoint comes back: its leftover chain is reused, not deleted.
+    state.onEndpointSlice(makeSlice('default/web', 'w', http, ['10.244.1.2', '10.244.2.2']));
+    const third = buildNftRuleset(state.services, state.endpoints, config, {
+      previous: second,
+      changedServices: state.apply().updatedServices,
+    });
+    const text = renderNftPartial(second, third, deferDeletes);
+    assert.match(text, new RegExp(`^add chain ${T} ${gone.replace(/[/.]/g, '\\$&')} \\{ ip saddr 10\\.244\\.2\\.2 `, 'm'));
+    assert.doesNotMatch(text, /delete chain/);
+    assert.equal(nftLeftovers(third).size, 0);
+  });
+
+  test('a small table deletes emptied chains at once', () => {
+    const state = new ProxyState('node-1');
+    state.onService(undefined, makeService('default/web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }));
+    state.onEndpointSlice(makeSlice('default/web', 'w', http, ['10.244.1.2', '10.244.2.2']));
+    state.apply();
+    const first = buildNftRuleset(state.services, state.endpoints, config);
+    state.onEndpointSlice(makeSlice('default/web', 'w', http, ['10.244.1.2']));
+    const second = buildNftRuleset(state.services, state.endpoints, config, {
+      previous: first,
+      changedServices: state.apply().updatedServices,
+    });
+    const gone = `endpoint-${endpointChainBase({ namespace: 'default', serviceName: 'web', portName: 'http', protocol: 'TCP' }, { ip: '10.244.2.2', port: 8080 })}`;
+    assert.match(renderNftPartial(first, second), new RegExp(`^flush chain ${T} ${gone}\ndelete chain ${T} ${gone}$`, 'm'));
+    assert.equal(nftLeftovers(second).size, 0);
   });
 
   test('last endpoint gone: the cluster IP moves from service-ips to no-endpoint-services', () => {
@@ -104,8 +154,30 @@ describe('nftables rules', () => {
     assert.match(text, /^delete element ip kube-proxy service-ips \{ 10\.96\.0\.20 \. tcp \. 80 \}$/m);
     assert.match(
       text,
-      /^add element ip kube-proxy no-endpoint-services \{ 10\.96\.0\.20 \. tcp \. 80 comment "default\/web:http" : goto reject-chain \}$/m,
+      /^add map ip kube-proxy no-endpoint-services \{ type ipv4_addr \. inet_proto \. inet_service : verdict ; elements = \{ 10\.96\.0\.20 \. tcp \. 80 comment "default\/web:http" : goto reject-chain \} ; \}$/m,
     );
     assert.doesNotMatch(text, /cluster-ips/);
+    // Deleting an element fetches the chain cache anyway, so the emptied chains go in the same transaction.
+    assert.match(text, /^delete chain ip kube-proxy endpoint-/m);
+    assert.match(text, /^delete chain ip kube-proxy service-/m);
+    assert.equal(nftLeftovers(second).size, 0);
+  });
+
+  test(`leftovers are deleted once ${LEFTOVER_LIMIT} have piled up`, () => {
+    const state = new ProxyState('node-1');
+    state.onService(undefined, makeService('default/web', { clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80 }] }));
+    const ips = (gen: number) => Array.from({ length: 100 }, (_, i) => `10.${100 + gen}.${i >> 8}.${i & 255}`);
+    state.onEndpointSlice(makeSlice('default/web', 'w', http, ips(0)));
+    state.apply();
+    let previous = buildNftRuleset(state.services, state.endpoints, config);
+    let deletedAt = -1;
+    for (let gen = 1; gen <= LEFTOVER_LIMIT / 100 && deletedAt < 0; gen++) {
+      state.onEndpointSlice(makeSlice('default/web', 'w', http, ips(gen)));
+      const next = buildNftRuleset(state.services, state.endpoints, config, { previous, changedServices: state.apply().updatedServices });
+      if (/^delete chain /m.test(renderNftPartial(previous, next, deferDeletes))) deletedAt = gen;
+      previous = next;
+    }
+    assert.equal(deletedAt, LEFTOVER_LIMIT / 100);
+    assert.equal(nftLeftovers(previous).size, 0);
   });
 });
