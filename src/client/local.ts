@@ -57,8 +57,10 @@ export class LocalClient implements Client {
       return body as T;
     }
     if (res.status >= 400) throw StatusError.fromStatus(res.body as never);
-    // Objects may be shared with the server (constant documents, caches): hand callers their own copy.
-    return structuredClone(res.body) as T;
+    // No copy: the registry builds every resource response afresh (decoded from the stored JSON,
+    // or the object it just decoded from the request and wrote), and keeps no reference to it.
+    // test/client/local.test.ts checks that callers never share objects with the server or each other.
+    return res.body as T;
   }
 
   get<T extends KubeObject = KubeObject>(gvr: GroupVersionResource, name: string, namespace?: string): Promise<T> {
@@ -88,11 +90,8 @@ export class LocalClient implements Client {
       throw StatusError.fromStatus(body as never);
     }
     opts?.signal?.addEventListener('abort', () => res.close(), { once: true });
-    const source = res.events;
-    async function* events(): AsyncGenerator<WatchEvent<T>> {
-      for await (const ev of source) yield structuredClone(ev) as WatchEvent<T>;
-    }
-    const it = events();
+    // Each watcher's events are decoded for it alone by the registry: no copy needed.
+    const it = res.events[Symbol.asyncIterator]() as AsyncIterator<WatchEvent<T>>;
     return { [Symbol.asyncIterator]: () => it, close: () => res.close() };
   }
 
@@ -105,7 +104,7 @@ export class LocalClient implements Client {
       method: 'POST',
       path: resourcePath(gvr, opts?.namespace ?? obj.metadata.namespace, opts?.subresource && obj.metadata.name, opts?.subresource),
       query: query(writeParams(opts)),
-      bodyObject: structuredClone(obj),
+      bodyObject: obj, // decoded into a new object by the registry: the caller's stays untouched
     });
   }
 
@@ -118,7 +117,7 @@ export class LocalClient implements Client {
       method: 'PUT',
       path: resourcePath(gvr, opts?.namespace ?? obj.metadata.namespace, obj.metadata.name, opts?.subresource),
       query: query(writeParams(opts)),
-      bodyObject: structuredClone(obj),
+      bodyObject: obj, // decoded into a new object by the registry: the caller's stays untouched
     });
   }
 
