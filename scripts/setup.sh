@@ -19,6 +19,7 @@ want netstat net-tools
 want ps procps
 want curl curl
 want sqlite3 sqlite3
+want /usr/sbin/nginx nginx
 if [ "${1:-}" = bench ]; then
   want dnsperf dnsperf
   want unbound unbound

@@ -16,6 +16,7 @@ import { SharedInformer } from '../client/informer.js';
 import { type Client, R } from '../client/types.js';
 import { runWorkers, WorkQueue } from '../client/workqueue.js';
 import { type CommandRunner, hostRunner, NetnsOps } from '../cluster/netns.js';
+import { findHostNginx } from './images/host-nginx.js';
 import { type RunningKubelet, startKubeletServer } from './kubelet/server.js';
 import { detectNodeInfo, NodeHeartbeat, type NodeHeartbeatOptions, type NodeInfo } from './node.js';
 import { PodWorker, podStartLine, type SandboxManager } from './pod-worker.js';
@@ -43,6 +44,11 @@ export interface AgentOptions {
   nodeResolvConf?: string;
   /** argv prefix that runs a builtin image runner (`svcnet image`); see {@link defaultImageCommand}. */
   imageCommand?: string[];
+  /**
+   * The nginx binary the `nginx` image runs on; `null` runs the builtin server. Default
+   * {@link findHostNginx}: the node's nginx when installed, unless `SVCNET_NGINX=builtin`.
+   */
+  hostNginx?: string | null;
   backoff?: BackoffOptions;
   heartbeat?: NodeHeartbeatOptions;
   /** Pod sync workers; default 8. */
@@ -100,6 +106,8 @@ export class Agent {
   private readonly config: ConfigSource;
   private readonly sandboxes: SandboxManager;
   private readonly log: (message: string) => void;
+  /** The nginx binary of the `nginx` image, undefined for the builtin server. */
+  private readonly hostNginx: string | undefined;
   private workersDone: Promise<void> = Promise.resolve();
   private kubelet: RunningKubelet | undefined;
   /** When a pod new to this node was first seen (performance.now()), for the start log line. */
@@ -108,6 +116,7 @@ export class Agent {
   constructor(readonly options: AgentOptions) {
     const { client } = options;
     this.log = options.log ?? (() => {});
+    this.hostNginx = options.hostNginx === undefined ? findHostNginx() : (options.hostNginx ?? undefined);
     this.info = detectNodeInfo({
       name: options.nodeName,
       internalIP: options.nodeIP,
@@ -182,6 +191,11 @@ export class Agent {
       // The Node publishes the port actually bound (port 0 picks one).
       this.info.kubeletPort = this.kubelet.port;
     }
+    this.log(
+      this.hostNginx
+        ? `image nginx runs the node's ${this.hostNginx}`
+        : 'image nginx runs the builtin server (no nginx binary on this node, or SVCNET_NGINX=builtin)',
+    );
     await this.heartbeat.start();
     this.pods.run();
     this.services.run();
@@ -219,6 +233,7 @@ export class Agent {
       dns: o.dns ?? DEFAULT_CLUSTER_DNS,
       nodeResolv: parseResolvConf(o.nodeResolvConf ?? readFileOr('/etc/resolv.conf')),
       imageCommand: o.imageCommand ?? defaultImageCommand(),
+      hostNginx: this.hostNginx,
       services: () => this.services.list(),
       config: this.config,
       sandboxes: this.sandboxes,

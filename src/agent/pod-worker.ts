@@ -8,6 +8,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, Pod, Service } from '../api/types/index.js';
 import { type ImageResolution, resolveImage } from './images/catalog.js';
+import { prepareHostNginx } from './images/host-nginx.js';
+import { NGINX_HTML_ROOT } from './images/nginx.js';
 import { type ProbeKind, ProbeWorker } from './probes.js';
 import { type CrashBackoff, goDuration } from './runtime/backoff.js';
 import { type ContainerExit, ContainerProcess, execInContainer } from './runtime/container.js';
@@ -36,6 +38,8 @@ export interface PodWorkerDeps {
   nodeResolv: ResolvConf;
   /** argv prefix that runs a builtin image runner: `[...imageCommand, runner, ...args]`. */
   imageCommand: string[];
+  /** The node's nginx binary, which the `nginx` image then runs on (see images/host-nginx.ts); undefined: the builtin server. */
+  hostNginx?: string;
   services(): Service[];
   config: ConfigSource;
   sandboxes: SandboxManager;
@@ -259,7 +263,15 @@ export class PodWorker {
       mkdirSync(o.work, { recursive: true });
     }
     const expanded = expandCommand(resolved.argv, env);
-    const argv = resolved.runner ? [...this.deps.imageCommand, ...expanded] : expanded;
+    let argv = resolved.runner ? [...this.deps.imageCommand, ...expanded] : expanded;
+    let stdoutPipe: string | undefined;
+    if (resolved.runner === 'nginx' && this.deps.hostNginx) {
+      const runDir = join(this.podDir, 'containers', spec.name ?? '', 'nginx');
+      const port = Number(new Map(env).get('SVCNET_NGINX_PORT') ?? 80);
+      argv = prepareHostNginx(this.deps.hostNginx, { port, root: NGINX_HTML_ROOT, runDir });
+      // Its access log is /dev/stdout, as in the official image.
+      stdoutPipe = join(runDir, 'stdout');
+    }
     const proc = new ContainerProcess({
       argv,
       env,
@@ -270,6 +282,7 @@ export class PodWorker {
       logPath: join(this.logDir, spec.name ?? '', `${rec.restartCount}.log`),
       stdin: spec.stdin,
       tty: spec.tty,
+      stdoutPipe,
     });
     rec.runs++;
     rec.waiting = { reason: 'ContainerCreating' };

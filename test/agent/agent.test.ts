@@ -18,3 +18,23 @@ test('node agent cases pass inside a network sandbox', { timeout: 120_000 }, asy
   for (const line of result.stdout.trim().split('\n')) t.diagnostic(line);
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
 });
+
+test('the nginx cases pass with the builtin nginx server (SVCNET_NGINX=builtin)', { timeout: 120_000 }, async (t) => {
+  const cases = join(import.meta.dirname, 'cases', 'agent.cases.ts');
+  const argv = [
+    'env',
+    '-u',
+    'NODE_TEST_CONTEXT',
+    process.execPath,
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-name-pattern=nginx',
+    cases,
+  ];
+  const result = await runCommandInSandbox(argv, { env: { SVCNET_IN_SANDBOX: '1', SVCNET_NGINX: 'builtin' }, timeoutMs: 110_000 });
+  for (const line of result.stdout.trim().split('\n')) t.diagnostic(line);
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /the nginx image runs the builtin server/);
+});

@@ -4,7 +4,7 @@
  * node's own binaries) or to an image error the pod reports.
  */
 import type { Container } from '../../api/types/index.js';
-import { NGINX_50X_HTML, NGINX_INDEX_HTML } from './nginx.js';
+import { NGINX_50X_HTML, NGINX_HTML_ROOT, NGINX_INDEX_HTML } from './nginx.js';
 
 /** A directory the image provides writable per pod, seeded with files (e.g. nginx's html root). */
 export interface ImageDir {
@@ -33,7 +33,7 @@ export const BUILTIN_IMAGES: Record<string, BuiltinImage> = {
     runner: 'nginx',
     entrypointNames: ['nginx', '/docker-entrypoint.sh', '/usr/sbin/nginx'],
     cmd: [],
-    dirs: [{ path: '/usr/share/nginx/html', files: { 'index.html': NGINX_INDEX_HTML, '50x.html': NGINX_50X_HTML } }],
+    dirs: [{ path: NGINX_HTML_ROOT, files: { 'index.html': NGINX_INDEX_HTML, '50x.html': NGINX_50X_HTML } }],
   },
   busybox: SHELL('sh', 'docker.io/library/busybox'),
   alpine: SHELL('/bin/sh', 'docker.io/library/alpine'),

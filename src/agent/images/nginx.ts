@@ -9,6 +9,9 @@ import { printOut } from './output.js';
 
 export const NGINX_VERSION = '1.27.3';
 
+/** The image's document root, writable per pod. */
+export const NGINX_HTML_ROOT = '/usr/share/nginx/html';
+
 /** nginx's default index.html, as `curl <pod>` shows it. */
 export const NGINX_INDEX_HTML = `<!DOCTYPE html>
 <html>
@@ -93,7 +96,7 @@ export function accessLogLine(req: IncomingMessage, status: number, bytes: numbe
 
 /** Starts the server; resolves once listening. */
 export function startNginx(options: { root?: string; port?: number; log?: (line: string) => void } = {}): Promise<Server> {
-  const root = options.root ?? '/usr/share/nginx/html';
+  const root = options.root ?? NGINX_HTML_ROOT;
   const log = options.log ?? ((line) => printOut(`${line}\n`));
   const server = createServer((req, res) => serve(req, res, root, log));
   server.keepAliveTimeout = 65_000;
@@ -108,7 +111,7 @@ function serve(req: IncomingMessage, res: ServerResponse, root: string, log: (li
   const send = (status: number, body: string | undefined, headers: Record<string, string | number> = {}) => {
     res.writeHead(status, { Server: `nginx/${NGINX_VERSION}`, Date: new Date().toUTCString(), ...headers });
     res.end(req.method === 'HEAD' ? undefined : body);
-    log(accessLogLine(req, status, Buffer.byteLength(body ?? ''), new Date()));
+    log(accessLogLine(req, status, req.method === 'HEAD' ? 0 : Buffer.byteLength(body ?? ''), new Date()));
     return status < 300;
   };
   const error = (status: number, text: string) => send(status, nginxErrorPage(status, text), { 'Content-Type': 'text/html' });
@@ -142,7 +145,8 @@ function serve(req: IncomingMessage, res: ServerResponse, root: string, log: (li
       ETag: `"${Math.floor(stat.mtimeMs / 1000).toString(16)}-${stat.size.toString(16)}"`,
       'Accept-Ranges': 'bytes',
     });
-    log(accessLogLine(req, 200, stat.size, new Date()));
+    // nginx logs the body bytes it sent: none for HEAD.
+    log(accessLogLine(req, 200, req.method === 'HEAD' ? 0 : stat.size, new Date()));
     if (req.method === 'HEAD') res.end();
     // A page is sent in one piece: a read stream and its pipe machinery cost a container ~5 ms of
     // CPU to load on its first request. Large files are streamed.

@@ -29,6 +29,11 @@ export interface ContainerLaunch {
   stdin?: boolean;
   /** Run the main process on a pseudo-terminal of its own (container.tty), for `kubectl attach -t`. */
   tty?: boolean;
+  /**
+   * A FIFO path (in a directory of the container's own): the main process's stdout becomes a pipe
+   * through it, as under containerd, for programs that open /dev/stdout (see {@link containerInitScript}).
+   */
+  stdoutPipe?: string;
 }
 
 /** How a container's run ended. */
@@ -43,8 +48,14 @@ export interface ContainerExit {
 export const BASE_ENV: [string, string][] = [['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']];
 
 /** The argv the agent spawns for a container. */
-export function containerArgv(launch: Pick<ContainerLaunch, 'argv' | 'netnsPath' | 'mounts' | 'hostname' | 'workingDir'>): string[] {
-  const script = containerInitScript(launch.mounts, { hostname: launch.hostname, workingDir: launch.workingDir });
+export function containerArgv(
+  launch: Pick<ContainerLaunch, 'argv' | 'netnsPath' | 'mounts' | 'hostname' | 'workingDir' | 'stdoutPipe'>,
+): string[] {
+  const script = containerInitScript(launch.mounts, {
+    hostname: launch.hostname,
+    workingDir: launch.workingDir,
+    stdoutPipe: launch.stdoutPipe,
+  });
   return [
     'nsenter',
     `--net=${launch.netnsPath}`,
@@ -82,7 +93,9 @@ export class ContainerProcess {
     mkdirSync(dirname(launch.logPath), { recursive: true });
     const log = new CriLogWriter(launch.logPath);
     this.tty = launch.tty ?? false;
-    const [file, ...args] = containerArgv({ ...launch, argv: this.tty ? ttyArgv(launch.argv) : launch.argv });
+    const [file, ...args] = this.tty
+      ? containerArgv({ ...launch, argv: ttyArgv(launch.argv), stdoutPipe: undefined })
+      : containerArgv(launch);
     // A runtime sets TERM for a container with a terminal, as Docker and containerd do.
     const termEnv: [string, string][] = this.tty ? [['TERM', 'xterm']] : [];
     const env = Object.fromEntries([...BASE_ENV, ['HOSTNAME', launch.hostname], ['HOME', '/root'], ...termEnv, ...launch.env]);

@@ -77,10 +77,10 @@ export function shellQuote(word: string): string {
 
 /**
  * The script run as the container's first process inside its new mount and UTS namespaces:
- * lay the overlays, create mount points, bind, set the hostname, enter workingDir, then
- * report on fd 3, then `exec "$@"` so the container's process keeps the PID the agent knows.
+ * lay the overlays, create mount points, bind, set the hostname, enter workingDir, report on fd 3,
+ * make stdout a pipe when asked, then `exec "$@"` so the container's process keeps the PID the agent knows.
  */
-export function containerInitScript(plan: MountPlan, options: { hostname: string; workingDir?: string }): string {
+export function containerInitScript(plan: MountPlan, options: { hostname: string; workingDir?: string; stdoutPipe?: string }): string {
   const q = shellQuote;
   const lines = ['set -e'];
   for (const o of plan.overlays)
@@ -94,6 +94,13 @@ export function containerInitScript(plan: MountPlan, options: { hostname: string
   lines.push(`hostname ${q(options.hostname)}`);
   if (options.workingDir) lines.push(`cd ${q(options.workingDir)}`);
   // Tell the agent the namespaces are ready (fd 3), so the container counts as running only now.
-  lines.push('printf started >&3', 'exec 3>&-', 'exec "$@"');
+  lines.push('printf started >&3', 'exec 3>&-');
+  if (options.stdoutPipe) {
+    // The runtime's stdout is a socket, which open("/dev/stdout") refuses (ENXIO): programs that
+    // log there (nginx's access_log) get a pipe instead, relayed by a `cat` in the container.
+    const fifo = q(options.stdoutPipe);
+    lines.push(`[ -p ${fifo} ] || mkfifo ${fifo}`, `cat ${fifo} &`, `exec >${fifo}`);
+  }
+  lines.push('exec "$@"');
   return lines.join('\n');
 }

@@ -213,4 +213,24 @@ describe('mounts', () => {
       ].join('\n'),
     );
   });
+
+  test('a container asking for a stdout pipe gets one through a FIFO relayed by cat, after it reports started', () => {
+    const script = containerInitScript(
+      { overlays: [], mkdirs: [], touches: [], binds: [] },
+      { hostname: 'web', stdoutPipe: '/pod/c/nginx/stdout' },
+    );
+    assert.equal(
+      script,
+      [
+        'set -e',
+        'hostname web',
+        'printf started >&3',
+        'exec 3>&-',
+        '[ -p /pod/c/nginx/stdout ] || mkfifo /pod/c/nginx/stdout',
+        'cat /pod/c/nginx/stdout &',
+        'exec >/pod/c/nginx/stdout',
+        'exec "$@"',
+      ].join('\n'),
+    );
+  });
 });

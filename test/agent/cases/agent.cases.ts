@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent } from '../../../src/agent/agent.js';
+import { findHostNginx } from '../../../src/agent/images/host-nginx.js';
 import { NGINX_INDEX_HTML } from '../../../src/agent/images/nginx.js';
 import { execArgv, processEnv } from '../../../src/agent/runtime/container.js';
 import type { KubeObject } from '../../../src/api/meta.js';
@@ -20,6 +21,9 @@ import { inNetns } from '../../../src/cluster/netns.js';
 import { startTestApiServer, type TestApiServer } from '../../helpers/apiserver.js';
 
 type PodObject = Pod & KubeObject;
+
+/** Whether the `nginx` image runs the node's nginx here (test/agent/agent.test.ts runs these cases once more with SVCNET_NGINX=builtin). */
+const expectHostNginx = process.env.SVCNET_NGINX !== 'builtin';
 
 if (!process.env.SVCNET_IN_SANDBOX) throw new Error('agent cases must run inside a network sandbox (see test/agent/agent.test.ts)');
 
@@ -61,6 +65,14 @@ async function readyPod(name: string): Promise<PodObject> {
   });
 }
 
+function readFileOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs a command inside a container's namespaces (what kubectl exec does). */
 function execIn(name: string, command: string[], input?: string): { stdout: string; code: number | null } {
   const pid = agent.worker('default', name)?.containerPid();
@@ -71,9 +83,9 @@ function execIn(name: string, command: string[], input?: string): { stdout: stri
 }
 
 /** GETs `url` from inside another pod's network namespace; retries while the server is still binding (Ready does not mean listening without a probe). */
-function curlFrom(pod: PodObject, url: string): Promise<string> {
+function curlFrom(pod: PodObject, url: string, options: string[] = []): Promise<string> {
   const netns = `svcnet-pod-${pod.metadata.uid}`;
-  const [file, ...args] = inNetns(netns, ['curl', '-sS', '--fail', '--max-time', '5', url]);
+  const [file, ...args] = inNetns(netns, ['curl', '-sS', '--fail', '--max-time', '5', ...options, url]);
   return waitFor(`curl ${url}`, async () => {
     const result = spawnSync(file!, args, { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(result.stderr);
@@ -137,14 +149,53 @@ describe('node agent (inside a network sandbox)', () => {
     assert.equal(await curlFrom(client, `http://${web.status?.podIP}/`), NGINX_INDEX_HTML);
     assert.equal(execIn('web', ['sh', '-c', 'echo hello from exec > /usr/share/nginx/html/index.html']).code, 0);
     assert.equal(await curlFrom(client, `http://${web.status?.podIP}/`), 'hello from exec\n');
-    // The host's filesystem is untouched: the directory only exists in the pod's mount namespace.
-    assert.equal(spawnSync('test', ['-e', '/usr/share/nginx/html/index.html']).status, 1);
+    // The host's filesystem is untouched: the pod's html directory is its own (bound over the
+    // host's, which the node's nginx package may have installed).
+    assert.notEqual(readFileOr('/usr/share/nginx/html/index.html'), 'hello from exec\n');
     // The access log went to the container log file, in CRI format.
     const logPath = agent.worker('default', 'web')!.logPath('nginx')!;
     const log = await waitFor('access log', async () =>
       readFileSync(logPath, 'utf8').includes(' stdout F ') ? readFileSync(logPath, 'utf8') : undefined,
     );
     assert.match(log, /^\S+ stdout F 10\.244\.1\.\d+ - - \[.+\] "GET \/ HTTP\/1\.1" 200 615 "-" "curl\//m);
+  });
+
+  test(`the nginx image runs ${expectHostNginx ? "the node's nginx" : 'the builtin server'} as the container's process; it logs, serves the 50x page, and exits 0 on SIGTERM`, async () => {
+    await createPod('nginx-stop', { restartPolicy: 'Never', containers: [{ name: 'nginx', image: 'docker.io/library/nginx:1.14' }] });
+    await createPod('nginx-client', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] });
+    const web = await readyPod('nginx-stop');
+    const client = await readyPod('nginx-client');
+    const pid = agent.worker('default', 'nginx-stop')!.containerPid()!;
+    if (expectHostNginx) assert.ok(findHostNginx(), 'the node has nginx (scripts/setup.sh installs it)');
+    const expectedExe = realpathSync(expectHostNginx ? findHostNginx()! : process.execPath);
+    // The agent counts the container as started once its mounts are made, just before the exec.
+    const exe = await waitFor('the container process exec’d', async () => {
+      const current = readlinkSync(`/proc/${pid}/exe`);
+      return current.endsWith('/sh') || current.endsWith('/dash') || current.endsWith('/nice') ? undefined : current;
+    });
+    assert.equal(exe, expectedExe);
+    const headers = await curlFrom(client, `http://${web.status?.podIP}/`, ['-I']);
+    assert.match(headers, /^Server: nginx\/1\.\d+\.\d+\r$/m);
+    assert.match(headers, /^Content-Length: 615\r$/m);
+    assert.match(await curlFrom(client, `http://${web.status?.podIP}/50x.html`), /<h1>An error occurred\.<\/h1>/);
+    const logPath = agent.worker('default', 'nginx-stop')!.logPath('nginx')!;
+    await waitFor(
+      'access log line of the HEAD request',
+      async () =>
+        /^\S+ stdout F 10\.244\.1\.\d+ - - \[.+\] "HEAD \/ HTTP\/1\.1" 200 0 "-" "curl\/[^"]+" "-"$/m.test(readFileOr(logPath) ?? '') ||
+        undefined,
+    );
+    // What the kubelet sends first when it stops a container.
+    const signalled = Date.now();
+    process.kill(pid, 'SIGTERM');
+    const stopped = await waitFor('nginx-stop terminated', async () => {
+      const pod = await getPod('nginx-stop');
+      return pod.status?.containerStatuses?.[0]?.state?.terminated ? pod : undefined;
+    });
+    assert.ok(Date.now() - signalled < 5000, 'nginx exits on SIGTERM, well within the default 30 s grace period');
+    assert.equal(stopped.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 0);
+    assert.equal(stopped.status?.containerStatuses?.[0]?.state?.terminated?.reason, 'Completed');
+    assert.equal(stopped.status?.phase, 'Succeeded');
   });
 
   test('the pod sees its own resolv.conf, hosts and hostname', async () => {
