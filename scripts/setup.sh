@@ -59,6 +59,17 @@ if [ ! -f "$addon" ] || [ -n "$(find native/udp-batch -maxdepth 1 -type f \( -na
   fi
 fi
 
+# The userspace proxy's native byte relay (native/tcp-relay), likewise built when missing or older
+# than its sources. Optional: without it the userspace proxy relays through Node streams.
+addon=native/tcp-relay/build/Release/tcp_relay.node
+if [ ! -f "$addon" ] || [ -n "$(find native/tcp-relay -maxdepth 1 -type f \( -name '*.c' -o -name binding.gyp \) -newer "$addon" -print -quit)" ]; then
+  echo "setup: building native/tcp-relay (native byte relay for the userspace proxy)" >&2
+  nodedir=$(node -p 'require("node:path").resolve(process.execPath, "../..")')
+  if ! (cd native/tcp-relay && npm run --silent build -- --nodedir="$nodedir" >build.log 2>&1); then
+    echo "setup: WARNING: native/tcp-relay did not build (see native/tcp-relay/build.log); the userspace proxy will relay through Node streams" >&2
+  fi
+fi
+
 # Build the CLI bundle when any source is newer than it.
 if [ ! -f dist/svcnet.js ] || [ -n "$(find src scripts/build.mjs package.json -newer dist/svcnet.js -print -quit)" ]; then
   node scripts/build.mjs

@@ -19,7 +19,10 @@
  * - Service `iperf` 10.96.0.101:5201 → be1:5201 only (`iperf3 -s`): an iperf3 test's control and
  *   data connections must all reach the same server, which round robin over 3 would break.
  * - Forwarders: `userspace` (the real UserspaceProxier in its own process, fed a Service and an
- *   EndpointSlice through ProxyState, holding the service IPs on lo as the proxy does), `haproxy`
+ *   EndpointSlice through ProxyState, holding the service IPs on lo as the proxy does, with the
+ *   relay it picks by default: native splice when native/tcp-relay is built; its row names the
+ *   relay), `userspace-js` and `userspace-copy` (the same with SVCNET_PROXY_RELAY=js, the Node
+ *   streams relay, and =copy, the native relay with recv/send instead of splice), `haproxy`
  *   (`mode tcp`, roundrobin, nbthread 1), `iptables` (the rules IptablesProxier generates for the same
  *   Services, applied with iptables-restore), and `direct` (client → be1:8080, routed by the node).
  * - Pinning (2 cores): the forwarder process on core 0 alone; wrk, the iperf3 client and every
@@ -32,6 +35,8 @@
  *   each figure's median over the rounds.
  *
  *     node --import tsx bench/proxy/throughput.bench.ts [forwarders=direct,haproxy,userspace,iptables] [seconds=10] [connections=32] [rounds=1]
+ *
+ * (forwarders: any of direct, haproxy, userspace, userspace-js, userspace-copy, iptables)
  *
  * SVCNET_BENCH_CPU_PROF=<dir> runs the userspace proxier with `--cpu-prof` into that directory.
  */
@@ -60,7 +65,9 @@ const INNER = 'SVCNET_THROUGHPUT_BENCH_INNER';
 const PROXY = 'SVCNET_THROUGHPUT_BENCH_PROXY';
 const CPU_PROF = process.env.SVCNET_BENCH_CPU_PROF;
 
-type Forwarder = 'direct' | 'haproxy' | 'userspace' | 'iptables';
+type Forwarder = 'direct' | 'haproxy' | 'userspace' | 'userspace-js' | 'userspace-copy' | 'iptables';
+/** The SVCNET_PROXY_RELAY each userspace forwarder runs with (`userspace`: none, the proxier's own choice). */
+const USERSPACE_RELAY: Partial<Record<Forwarder, string>> = { userspace: '', 'userspace-js': 'js', 'userspace-copy': 'copy' };
 const forwarders = (process.argv[2] ?? 'direct,haproxy,userspace,iptables').split(',') as Forwarder[];
 const seconds = Number(process.argv[3] ?? 10);
 const connections = Number(process.argv[4] ?? 32);
@@ -203,6 +210,8 @@ frontend web
 /** A running forwarder: the process to account CPU to (if any) and how to take it down. */
 interface Running {
   pid?: number;
+  /** What the forwarder says it is, when more than its name (the userspace proxier's relay). */
+  label?: string;
   stop(): Promise<void>;
 }
 
@@ -239,16 +248,18 @@ backend iperf
         },
       };
     }
-    case 'userspace': {
+    case 'userspace':
+    case 'userspace-js':
+    case 'userspace-copy': {
       const nodeArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-      const child = start(FORWARDER_CPU, [process.execPath, ...nodeArgs, '--import', 'tsx', SELF], undefined, {
-        ...process.env,
-        [PROXY]: '1',
-        [INNER]: '',
-      });
-      await waitForLine(child, /^ready$/, 30_000);
+      const env: NodeJS.ProcessEnv = { ...process.env, [PROXY]: '1', [INNER]: '' };
+      delete env.SVCNET_PROXY_RELAY;
+      if (USERSPACE_RELAY[kind]) env.SVCNET_PROXY_RELAY = USERSPACE_RELAY[kind];
+      const child = start(FORWARDER_CPU, [process.execPath, ...nodeArgs, '--import', 'tsx', SELF], undefined, env);
+      const ready = await waitForLine(child, /^ready /, 30_000);
       return {
         pid: child.pid,
+        label: `${kind} (${ready.slice('ready '.length).trim()} relay)`,
         // SIGTERM lets the proxier close (removing its addresses) and --cpu-prof write its profile.
         stop: () => stop(child, 'SIGTERM'),
       };
@@ -309,6 +320,7 @@ async function backendsSeen(url: string): Promise<string> {
 
 interface Result extends WrkResult {
   forwarder: Forwarder;
+  label: string;
   backends: string;
   cpu: number | undefined;
   gbit1: number;
@@ -328,7 +340,7 @@ async function measure(kind: Forwarder, dir: string): Promise<Result> {
     const cpu = running.pid ? (cpuSeconds(running.pid) - cpu0) / ((performance.now() - t0) / 1000) : undefined;
     const gbit1 = await iperf(iperfIP, 1);
     const gbit4 = await iperf(iperfIP, 4);
-    return { forwarder: kind, backends, ...w, cpu, gbit1, gbit4 };
+    return { forwarder: kind, label: running.label ?? kind, backends, ...w, cpu, gbit1, gbit4 };
   } finally {
     await running.stop();
   }
@@ -367,7 +379,7 @@ function table(results: readonly Result[]): string {
   const ms = (v: number) => `${v.toFixed(3)} ms`;
   const rows = results.map((r) =>
     [
-      r.forwarder,
+      r.label,
       Math.round(r.rps).toLocaleString('en-US'),
       haproxy ? `${((100 * r.rps) / haproxy.rps).toFixed(0)} %` : '—',
       ms(r.p50),
@@ -396,7 +408,7 @@ async function proxyMain(): Promise<void> {
   process.on('SIGTERM', () => {
     void proxier.close().finally(() => process.exit(0));
   });
-  process.stdout.write('ready\n');
+  process.stdout.write(`ready ${proxier.relay}\n`);
 }
 
 if (process.env[PROXY]) {
@@ -412,7 +424,7 @@ if (process.env[PROXY]) {
         const r = await measure(kind, dir);
         all.push(r);
         const cost = r.cpu === undefined ? '' : `, ${cpuPerRequest(r)} CPU µs/req`;
-        process.stdout.write(`round ${round + 1} ${kind}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms${cost}, load ${loads()}\n`);
+        process.stdout.write(`round ${round + 1} ${r.label}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms${cost}, load ${loads()}\n`);
       }
     }
     process.stdout.write(`${table(forwarders.map((kind) => medianResult(all.filter((r) => r.forwarder === kind))))}\n`);

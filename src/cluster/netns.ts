@@ -11,6 +11,14 @@ import { spawn } from 'node:child_process';
 export interface RunOptions {
   /** Written to the command's stdin, which is then closed. */
   input?: string;
+  /**
+   * Written to stdin chunk by chunk, each pulled only when the pipe has room, then stdin is closed:
+   * a generator producing the chunks runs while the command consumes the earlier ones. Only runners
+   * with {@link CommandRunner.streamsInput} read it; {@link runWithChunks} picks the right option.
+   * When the iterator throws, the command is killed (so it never sees a truncated input as complete)
+   * and the run rejects with that error.
+   */
+  inputChunks?: Iterable<string>;
   /** Added to (and overriding) the inherited environment. */
   env?: Record<string, string>;
   /** Kill the command (SIGKILL) when it runs longer than this. Default 30 s. */
@@ -23,8 +31,27 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `argv` to completion; rejects with {@link CommandError} when it exits non-zero. */
-export type CommandRunner = (argv: readonly string[], options?: RunOptions) => Promise<RunResult>;
+/**
+ * Runs `argv` to completion; rejects with {@link CommandError} when it exits non-zero.
+ * `streamsInput` marks runners that honour {@link RunOptions.inputChunks} (fakes need not).
+ */
+export type CommandRunner = ((argv: readonly string[], options?: RunOptions) => Promise<RunResult>) & {
+  readonly streamsInput?: boolean;
+};
+
+/**
+ * Runs `argv` with `chunks` as its stdin: streamed while they are produced when the runner can,
+ * joined into one `input` string otherwise.
+ */
+export function runWithChunks(
+  run: CommandRunner,
+  argv: readonly string[],
+  chunks: Iterable<string>,
+  options: Omit<RunOptions, 'input' | 'inputChunks'> = {},
+): Promise<RunResult> {
+  if (run.streamsInput) return run(argv, { ...options, inputChunks: chunks });
+  return run(argv, { ...options, input: [...chunks].join('') });
+}
 
 /** A command that failed: keeps the command line, exit status and output for the message and for callers that inspect them. */
 export class CommandError extends Error {
@@ -48,8 +75,8 @@ export class CommandError extends Error {
  * e.g. prefixing `nsenter --target <pid> --net --mount --pid --` to run inside a sandbox.
  */
 export function spawnRunner(wrap: (argv: readonly string[]) => readonly string[] = (argv) => argv): CommandRunner {
-  return (argv, options = {}) =>
-    new Promise((resolve, reject) => {
+  const run = (argv: readonly string[], options: RunOptions = {}) =>
+    new Promise<RunResult>((resolve, reject) => {
       const [file, ...args] = wrap(argv);
       const child = spawn(file!, args, {
         env: options.env ? { ...process.env, ...options.env } : process.env,
@@ -57,6 +84,7 @@ export function spawnRunner(wrap: (argv: readonly string[]) => readonly string[]
       });
       let stdout = '';
       let stderr = '';
+      let inputError: unknown;
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         stdout += chunk;
       });
@@ -71,13 +99,40 @@ export function spawnRunner(wrap: (argv: readonly string[]) => readonly string[]
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        if (code === 0) resolve({ stdout, stderr });
+        if (inputError !== undefined) reject(inputError);
+        else if (code === 0) resolve({ stdout, stderr });
         else reject(new CommandError(argv, code, signal, stdout, stderr));
       });
       // A command that exits without reading stdin makes the write fail with EPIPE; its exit status tells the story.
       child.stdin.on('error', () => {});
-      child.stdin.end(options.input ?? '');
+      if (!options.inputChunks) {
+        child.stdin.end(options.input ?? '');
+        return;
+      }
+      const chunks = options.inputChunks[Symbol.iterator]();
+      const pump = () => {
+        try {
+          for (;;) {
+            if (child.stdin.destroyed) return;
+            const next = chunks.next();
+            if (next.done) {
+              child.stdin.end();
+              return;
+            }
+            // Backpressure: produce the next chunk only once the command has taken this one.
+            if (!child.stdin.write(next.value)) {
+              child.stdin.once('drain', pump);
+              return;
+            }
+          }
+        } catch (err) {
+          inputError = err;
+          child.kill('SIGKILL');
+        }
+      };
+      pump();
     });
+  return Object.assign(run, { streamsInput: true });
 }
 
 /** Runs commands in the namespaces of the current process. */

@@ -1,7 +1,7 @@
 /**
  * IPv4 helpers and kube-proxy's chain-name hash, shared by the rule generators and the tracer.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The address as an unsigned 32-bit number; NaN when not dotted-quad. */
 export function ipToInt(ip: string): number {
@@ -49,5 +49,7 @@ export function base32(bytes: Uint8Array): string {
 
 /** kube-proxy's chain hash: base32(sha256(text)) cut to `length` characters. */
 export function chainHash(text: string, length: number): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, length);
+  // One-shot hash (no Hash object), and base32 of only the bytes the kept characters come from.
+  const digest = hash('sha256', text, 'buffer');
+  return base32(digest.subarray(0, Math.ceil((length * 5) / 8))).slice(0, length);
 }

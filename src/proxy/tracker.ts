@@ -26,12 +26,19 @@ export interface Change<T> {
   current: T;
 }
 
-function sameJSON(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a, mapReplacer) === JSON.stringify(b, mapReplacer);
-}
-
-function mapReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Map ? [...value.entries()] : value;
+/**
+ * Whether two per-Service maps (service ports, or endpoints by port) hold the same state. Informers
+ * deliver every object as an add at start, so the common case (an empty map against a full one)
+ * is settled by the sizes without serializing anything.
+ */
+function sameState(a: ReadonlyMap<string, unknown> | undefined, b: ReadonlyMap<string, unknown>): boolean {
+  if ((a?.size ?? 0) !== b.size) return false;
+  if (!a) return true;
+  for (const [key, value] of a) {
+    const other = b.get(key);
+    if (other === undefined || JSON.stringify(value) !== JSON.stringify(other)) return false;
+  }
+  return true;
 }
 
 function namespacedName(meta: { namespace?: string; name?: string }): string {
@@ -56,7 +63,7 @@ export class ServiceChangeTracker {
       this.#items.set(nn, change);
     }
     change.current = current ? servicePortsFromService(current) : new Map();
-    if (sameJSON(change.previous, change.current)) this.#items.delete(nn);
+    if (sameState(change.previous, change.current)) this.#items.delete(nn);
     return this.#items.has(nn);
   }
 
@@ -82,6 +89,8 @@ export class EndpointsChangeTracker {
   readonly #slices = new Map<string, Map<string, EndpointsMap>>();
   /** Per Service with a pending change: its merged endpoints before the first pending event. */
   readonly #previous = new Map<string, EndpointsMap>();
+  /** Per Service with a pending change: its merged endpoints after the latest event (merged once, reused by checkout). */
+  readonly #current = new Map<string, EndpointsMap>();
   readonly #triggerTimes = new Map<string, number[]>();
 
   constructor(readonly nodeName: string) {}
@@ -106,9 +115,13 @@ export class EndpointsChangeTracker {
       const trigger = Date.parse(slice.metadata.annotations?.[LAST_CHANGE_TRIGGER_TIME] ?? '');
       if (!Number.isNaN(trigger)) this.#triggerTimes.set(nn, [...(this.#triggerTimes.get(nn) ?? []), trigger]);
     }
-    if (sameJSON(this.#previous.get(nn), this.#merged(nn))) {
+    const merged = this.#merged(nn);
+    if (sameState(this.#previous.get(nn), merged)) {
       this.#previous.delete(nn);
+      this.#current.delete(nn);
       this.#triggerTimes.delete(nn);
+    } else {
+      this.#current.set(nn, merged);
     }
     return this.#previous.has(nn);
   }
@@ -125,9 +138,10 @@ export class EndpointsChangeTracker {
   /** Returns the pending changes (with the trigger times seen, for network-programming latency) and forgets them. */
   checkout(): { changes: Map<string, Change<EndpointsMap>>; triggerTimes: Map<string, number[]> } {
     const changes = new Map<string, Change<EndpointsMap>>();
-    for (const [nn, previous] of this.#previous) changes.set(nn, { previous, current: this.#merged(nn) });
+    for (const [nn, previous] of this.#previous) changes.set(nn, { previous, current: this.#current.get(nn) ?? this.#merged(nn) });
     const triggerTimes = new Map(this.#triggerTimes);
     this.#previous.clear();
+    this.#current.clear();
     this.#triggerTimes.clear();
     return { changes, triggerTimes };
   }

@@ -2,7 +2,7 @@
  * The iptables edge: feeds restore text to `iptables-restore` on stdin and reads `iptables-save`.
  * Thin on purpose; the command runner is injected (host, a node's netns, a test sandbox, a fake).
  */
-import type { CommandRunner } from '../../../cluster/netns.js';
+import { type CommandRunner, runWithChunks } from '../../../cluster/netns.js';
 
 export interface IptablesExecutorOptions {
   run: CommandRunner;
@@ -35,6 +35,12 @@ export class IptablesExecutor {
     if (text === '') return;
     const argv = [this.#restoreBin, '-w', this.#wait, ...(options.noflush ? ['--noflush'] : [])];
     await this.#run(argv, { input: text, timeoutMs: this.#timeoutMs });
+  }
+
+  /** Like {@link restore}, with the text streamed in chunks as they are produced (see {@link runWithChunks}). */
+  async restoreChunks(chunks: Iterable<string>, options: { noflush: boolean }): Promise<void> {
+    const argv = [this.#restoreBin, '-w', this.#wait, ...(options.noflush ? ['--noflush'] : [])];
+    await runWithChunks(this.#run, argv, chunks, { timeoutMs: this.#timeoutMs });
   }
 
   /** `iptables-save` of the nat and filter tables. */

@@ -7,6 +7,7 @@
 import type { EndpointsMap, ServicePortMap } from '../../model.js';
 import type { SyncRequest } from '../../runner.js';
 import type { UpdateResult } from '../../tracker.js';
+import { type ChunkTiming, timedChunks } from '../chunks.js';
 import type { IptablesExecutor } from './executor.js';
 import {
   buildRuleset,
@@ -14,16 +15,19 @@ import {
   type IptablesConfig,
   type IptablesRuleset,
   parseForeignRules,
-  renderFull,
+  renderFullChunks,
   renderPartial,
 } from './rules.js';
 
 /** Timings of one sync, for metrics and benchmarks. */
 export interface IptablesSyncStats {
   full: boolean;
-  /** Time spent generating rules and text (ms). */
+  /**
+   * CPU time spent generating rules and text (ms). A full sync renders while iptables-restore
+   * parses the chunks already written, so part of it overlaps {@link applyMs}.
+   */
   generateMs: number;
-  /** Time spent in iptables-save/-restore (ms). */
+  /** Wall time of iptables-save/-restore, start to exit (ms): includes any wait for chunks still being rendered. */
   applyMs: number;
   /** Bytes of restore text. */
   bytes: number;
@@ -57,22 +61,32 @@ export class IptablesProxier {
       built && changes && { previous: built, changedServices: changes.updatedServices },
     );
     this.#built = ruleset;
-    let text: string;
     let applyMs = 0;
+    let generateMs = performance.now() - t0;
     this.#applied = undefined;
+    const timing: ChunkTiming = { ms: 0, chars: 0 };
     if (previous) {
-      text = renderPartial(previous, ruleset);
+      const r0 = performance.now();
+      const text = renderPartial(previous, ruleset);
+      generateMs += performance.now() - r0;
+      timing.chars = text.length;
+      const a0 = performance.now();
+      await this.executor.restore(text, { noflush: true });
+      applyMs += performance.now() - a0;
     } else {
       const s0 = performance.now();
       const saved = await this.executor.save();
       applyMs += performance.now() - s0;
-      text = renderFull(ruleset, parseForeignRules(saved));
+      const p0 = performance.now();
+      const foreign = parseForeignRules(saved);
+      generateMs += performance.now() - p0;
+      // Rendered while iptables-restore parses the chunks already written.
+      const a0 = performance.now();
+      await this.executor.restoreChunks(timedChunks(renderFullChunks(ruleset, foreign), timing), { noflush: false });
+      applyMs += performance.now() - a0;
+      generateMs += timing.ms;
     }
-    const generateMs = performance.now() - t0 - applyMs;
-    const a0 = performance.now();
-    await this.executor.restore(text, { noflush: previous !== undefined });
-    applyMs += performance.now() - a0;
     this.#applied = ruleset;
-    return { full: !previous, generateMs, applyMs, bytes: Buffer.byteLength(text), ...countRules(ruleset) };
+    return { full: !previous, generateMs, applyMs, bytes: timing.chars, ...countRules(ruleset) };
   }
 }

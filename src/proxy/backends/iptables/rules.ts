@@ -37,6 +37,7 @@ import {
   type ServicePortMap,
   sortedKeysFrom,
 } from '../../model.js';
+import { chunkLines } from '../chunks.js';
 
 /** Node-wide settings that shape the rules. */
 export interface IptablesConfig {
@@ -455,24 +456,31 @@ export function parseForeignRules(saveText: string): ForeignRules {
  * atomically; `foreign` (from the current `iptables-save`) keeps other software's rules.
  */
 export function renderFull(ruleset: IptablesRuleset, foreign?: ForeignRules): string {
-  const out: string[] = [];
+  return [...renderFullChunks(ruleset, foreign)].join('');
+}
+
+/** {@link renderFull}'s text in chunks of about 64 KiB, each rendered when pulled: iptables-restore parses the first while the rest is written. */
+export function renderFullChunks(ruleset: IptablesRuleset, foreign?: ForeignRules): Iterable<string> {
+  return chunkLines(fullLines(ruleset, foreign));
+}
+
+function* fullLines(ruleset: IptablesRuleset, foreign?: ForeignRules): Generator<string> {
   const fixed = fixedRules(ruleset.config);
   for (const table of ['filter', 'nat'] as const) {
-    out.push(`*${table}`);
+    yield `*${table}`;
     const foreignChains = foreign?.chains[table] ?? [];
     const declared = new Set(foreignChains.map((l) => l.slice(1).split(' ')[0]));
-    for (const builtin of BUILTIN_CHAINS[table]) if (!declared.has(builtin)) out.push(`:${builtin} ACCEPT [0:0]`);
-    out.push(...foreignChains);
-    for (const c of FIXED_CHAINS[table]) out.push(`:${c} - [0:0]`);
-    if (table === 'nat') for (const rules of ruleset.services.values()) for (const c of rules.natChains.keys()) out.push(`:${c} - [0:0]`);
-    out.push(...JUMP_RULES[table]);
-    out.push(...(foreign?.rules[table] ?? []));
-    for (const d of DISPATCH_CHAINS) if (d.startsWith(table)) out.push(...dispatchLines(ruleset, d));
-    out.push(...fixed[table]);
-    if (table === 'nat') for (const rules of ruleset.services.values()) for (const lines of rules.natChains.values()) out.push(...lines);
-    out.push('COMMIT');
+    for (const builtin of BUILTIN_CHAINS[table]) if (!declared.has(builtin)) yield `:${builtin} ACCEPT [0:0]`;
+    yield* foreignChains;
+    for (const c of FIXED_CHAINS[table]) yield `:${c} - [0:0]`;
+    if (table === 'nat') for (const rules of ruleset.services.values()) for (const c of rules.natChains.keys()) yield `:${c} - [0:0]`;
+    yield* JUMP_RULES[table];
+    yield* foreign?.rules[table] ?? [];
+    for (const d of DISPATCH_CHAINS) if (d.startsWith(table)) yield* dispatchLines(ruleset, d);
+    yield* fixed[table];
+    if (table === 'nat') for (const rules of ruleset.services.values()) for (const lines of rules.natChains.values()) yield* lines;
+    yield 'COMMIT';
   }
-  return out.join('\n') + '\n';
 }
 
 /**

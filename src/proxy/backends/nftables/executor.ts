@@ -2,18 +2,19 @@
  * The nftables edge: feeds a transaction to `nft -f -` (atomic: all of it applies or none).
  * Thin on purpose; the command runner is injected.
  */
-import type { CommandRunner } from '../../../cluster/netns.js';
+import { type CommandRunner, runWithChunks } from '../../../cluster/netns.js';
 import type { EndpointsMap, ServicePortMap } from '../../model.js';
 import type { SyncRequest } from '../../runner.js';
 import type { UpdateResult } from '../../tracker.js';
+import { type ChunkTiming, timedChunks } from '../chunks.js';
 import {
   buildNftRuleset,
   countNft,
   type NftablesConfig,
   type NftPartialOptions,
   type NftRuleset,
-  renderNftFull,
   renderNftPartial,
+  streamNftFull,
 } from './rules.js';
 
 /** Runs `nft`. */
@@ -29,6 +30,11 @@ export class NftExecutor {
     await this.run(['nft', '-f', '-'], { input: text, timeoutMs: this.timeoutMs });
   }
 
+  /** Applies one transaction streamed in chunks as they are produced (see {@link runWithChunks}). */
+  async applyChunks(chunks: Iterable<string>): Promise<void> {
+    await runWithChunks(this.run, ['nft', '-f', '-'], chunks, { timeoutMs: this.timeoutMs });
+  }
+
   /** `nft list table ip kube-proxy`. */
   async list(): Promise<string> {
     return (await this.run(['nft', 'list', 'table', 'ip', 'kube-proxy'], { timeoutMs: this.timeoutMs })).stdout;
@@ -38,7 +44,12 @@ export class NftExecutor {
 /** Timings of one sync. */
 export interface NftSyncStats {
   full: boolean;
+  /**
+   * CPU time the proxy spent building and rendering (ms). In a full sync most of it runs while nft
+   * is already parsing the earlier chunks, so it overlaps {@link applyMs}.
+   */
   generateMs: number;
+  /** Wall time from starting `nft` to its exit (ms): includes any wait for chunks still being generated. */
   applyMs: number;
   bytes: number;
   chains: number;
@@ -46,7 +57,11 @@ export interface NftSyncStats {
   elements: number;
 }
 
-/** One sync = build, render full or partial, apply; any failure forgets what the kernel holds. */
+/**
+ * One sync = build, render full or partial, apply; any failure forgets what the kernel holds.
+ * A full sync streams: nft starts at once and each service's rules are built as nft takes the text
+ * before them, so generation hides behind nft's own parsing instead of preceding it.
+ */
 export class NftProxier {
   /** What the kernel holds (unknown after a failure). */
   #applied: NftRuleset | undefined;
@@ -60,25 +75,33 @@ export class NftProxier {
   ) {}
 
   async sync(request: SyncRequest, services: ServicePortMap, endpoints: EndpointsMap, changes?: UpdateResult): Promise<NftSyncStats> {
-    const t0 = performance.now();
     const previous = request.full ? undefined : this.#applied;
     const built = this.#built;
+    const delta = built && changes && { previous: built, changedServices: changes.updatedServices };
     // Forgotten until the new build completes: a build that throws has consumed `changes`.
     this.#built = undefined;
-    const ruleset = buildNftRuleset(
-      services,
-      endpoints,
-      this.config,
-      built && changes && { previous: built, changedServices: changes.updatedServices },
-    );
-    this.#built = ruleset;
-    const text = previous ? renderNftPartial(previous, ruleset, this.partialOptions) : renderNftFull(ruleset);
-    const generateMs = performance.now() - t0;
     this.#applied = undefined;
+    let ruleset: NftRuleset | undefined;
+    const timing: ChunkTiming = { ms: 0, chars: 0 };
     const a0 = performance.now();
-    await this.executor.apply(text);
-    const applyMs = performance.now() - a0;
+    if (previous) {
+      const t0 = performance.now();
+      ruleset = buildNftRuleset(services, endpoints, this.config, delta);
+      this.#built = ruleset;
+      const text = renderNftPartial(previous, ruleset, this.partialOptions);
+      timing.ms = performance.now() - t0;
+      timing.chars = text.length;
+      await this.executor.apply(text);
+    } else {
+      const done = (complete: NftRuleset) => {
+        ruleset = complete;
+        this.#built = complete;
+      };
+      await this.executor.applyChunks(timedChunks(streamNftFull(services, endpoints, this.config, delta, done), timing));
+    }
+    const applyMs = performance.now() - a0 - (previous ? timing.ms : 0);
+    if (!ruleset) throw new Error('nft transaction applied before the ruleset was complete');
     this.#applied = ruleset;
-    return { full: !previous, generateMs, applyMs, bytes: Buffer.byteLength(text), ...countNft(ruleset) };
+    return { full: !previous, generateMs: timing.ms, applyMs, bytes: timing.chars, ...countNft(ruleset) };
   }
 }

@@ -32,6 +32,7 @@ import {
   type ServicePortMap,
   sortedKeysFrom,
 } from '../../model.js';
+import { chunkLines } from '../chunks.js';
 
 /** The table every rule lives in. */
 export const NFT_TABLE = 'ip kube-proxy';
@@ -200,21 +201,38 @@ export function nftServiceRules(info: ServicePortInfo, endpoints: readonly Endpo
   };
 }
 
+/** What changed since the previous ruleset, so unchanged services' rules are reused. */
+export interface NftRulesetDelta {
+  previous: NftRuleset;
+  /** Services (`namespace/name`) whose ports or endpoints changed. */
+  changedServices: ReadonlySet<string>;
+}
+
+/** Each service port's rules in key order, built lazily, reusing unchanged services' rules from `delta.previous`. */
+function* nftServices(
+  services: ServicePortMap,
+  endpoints: EndpointsMap,
+  config: NftablesConfig,
+  delta?: NftRulesetDelta,
+): Generator<NftServiceRules> {
+  const reuse = delta && JSON.stringify(delta.previous.config) === JSON.stringify(config) ? delta : undefined;
+  const keys = delta ? sortedKeysFrom(delta.previous.services.keys(), services) : [...services.keys()].sort();
+  for (const key of keys) {
+    const info = services.get(key)!;
+    const previous = reuse && !reuse.changedServices.has(info.namespacedName) ? reuse.previous.services.get(key) : undefined;
+    yield previous ?? nftServiceRules(info, endpoints.get(key) ?? [], config);
+  }
+}
+
 /** Builds the desired ruleset, reusing unchanged services' rules from `delta.previous`. */
 export function buildNftRuleset(
   services: ServicePortMap,
   endpoints: EndpointsMap,
   config: NftablesConfig,
-  delta?: { previous: NftRuleset; changedServices: ReadonlySet<string> },
+  delta?: NftRulesetDelta,
 ): NftRuleset {
-  const reuse = delta && JSON.stringify(delta.previous.config) === JSON.stringify(config) ? delta : undefined;
   const out = new Map<string, NftServiceRules>();
-  const keys = delta ? sortedKeysFrom(delta.previous.services.keys(), services) : [...services.keys()].sort();
-  for (const key of keys) {
-    const info = services.get(key)!;
-    const previous = reuse && !reuse.changedServices.has(info.namespacedName) ? reuse.previous.services.get(key) : undefined;
-    out.set(key, previous ?? nftServiceRules(info, endpoints.get(key) ?? [], config));
-  }
+  for (const rules of nftServices(services, endpoints, config, delta)) out.set(rules.key, rules);
   return { config, services: out };
 }
 
@@ -331,31 +349,69 @@ function allElements(ruleset: NftRuleset): Map<string, NftElement> {
 }
 
 /**
- * The whole table as one transaction: recreates `ip kube-proxy` from scratch. Every rule goes in a
- * chain body and every element in an `add set|map … { elements = … }`, so nft fetches no chain
- * cache of the table being replaced (~0.3 s at 60k chains) and parses a quarter fewer bytes than
- * with one command per rule and element. Sets named in rules are declared earlier in the same
- * transaction, which nft resolves without a cache.
+ * The lines of the whole-table transaction for `services` (consumed lazily, so each is built just
+ * before its text is written); `done` receives the complete ruleset after the last line.
  */
-export function renderNftFull(ruleset: NftRuleset): string {
-  const base = baseObjects(ruleset.config);
-  const out = [`add table ${T}`, `delete table ${T}`, ...base.objects];
-  for (const r of ruleset.services.values()) {
-    for (const [set, body] of r.sets) out.push(`add set ${T} ${set} { ${body} }`);
-    for (const c of r.chains.keys()) out.push(`add chain ${T} ${c}`);
-  }
+function* nftFullLines(
+  config: NftablesConfig,
+  services: Iterable<NftServiceRules>,
+  done?: (ruleset: NftRuleset) => void,
+): Generator<string> {
+  const base = baseObjects(config);
+  yield `add table ${T}`;
+  yield `delete table ${T}`;
+  yield* base.objects;
   const baseRules = new Map<string, string[]>();
   for (const [c, rule] of base.rules) baseRules.set(c, [...(baseRules.get(c) ?? []), rule]);
-  for (const [c, rules] of baseRules) out.push(chainBodyText(c, rules));
-  for (const r of ruleset.services.values()) for (const [c, rules] of r.chains) if (rules.length) out.push(chainBodyText(c, rules));
+  for (const [c, rules] of baseRules) yield chainBodyText(c, rules);
+  const built = new Map<string, NftServiceRules>();
+  const elements = new Map<string, NftElement>();
+  for (const r of services) {
+    built.set(r.key, r);
+    for (const e of r.elements) elements.set(e.id, e);
+    // The service's sets and chains first: its rules name them (goto, @set) and nft resolves
+    // names against what the transaction declared so far.
+    for (const [set, body] of r.sets) yield `add set ${T} ${set} { ${body} }`;
+    for (const c of r.chains.keys()) yield `add chain ${T} ${c}`;
+    for (const [c, rules] of r.chains) if (rules.length) yield chainBodyText(c, rules);
+  }
   const bySet = new Map<string, string[]>([['nodeport-ips', base.nodePortIPs]]);
-  for (const e of allElements(ruleset).values()) {
+  for (const e of elements.values()) {
     const items = bySet.get(e.set) ?? [];
     items.push(elementItem(e));
     bySet.set(e.set, items);
   }
-  for (const [set, items] of bySet) if (items.length) out.push(setWithElements(set, items));
-  return out.join('\n') + '\n';
+  for (const [set, items] of bySet) if (items.length) yield setWithElements(set, items);
+  const ruleset: NftRuleset = { config, services: built };
+  elementMaps.set(ruleset, elements);
+  done?.(ruleset);
+}
+
+/**
+ * The whole table as one transaction: recreates `ip kube-proxy` from scratch. Every rule goes in a
+ * chain body and every element in an `add set|map … { elements = … }`, so nft fetches no chain
+ * cache of the table being replaced (~0.3 s at 60k chains) and parses a quarter fewer bytes than
+ * with one command per rule and element. Each service's sets and chains are declared just before
+ * its rules, which nft resolves without a cache.
+ */
+export function renderNftFull(ruleset: NftRuleset): string {
+  return [...chunkLines(nftFullLines(ruleset.config, ruleset.services.values()))].join('');
+}
+
+/**
+ * A full sync that builds and renders at once: the transaction of {@link renderNftFull} in chunks
+ * of about 64 KiB, each service port built (or reused from `delta.previous`) only when
+ * the chunk that holds it is pulled — so nft parses the first services while later ones are built.
+ * `done` receives the ruleset once the last chunk has been produced.
+ */
+export function streamNftFull(
+  services: ServicePortMap,
+  endpoints: EndpointsMap,
+  config: NftablesConfig,
+  delta: NftRulesetDelta | undefined,
+  done: (ruleset: NftRuleset) => void,
+): Iterable<string> {
+  return chunkLines(nftFullLines(config, nftServices(services, endpoints, config, delta), done));
 }
 
 /**

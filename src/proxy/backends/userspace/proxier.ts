@@ -22,8 +22,11 @@
  *   even Service deletion leave them running until either side closes.
  * - Data is relayed with backpressure both ways and allowHalfOpen, so a FIN from one side is passed
  *   on while the other direction keeps flowing. Both sockets set TCP_NODELAY (as Go, and so the old
- *   userspace kube-proxy, does), and replies are read into a buffer each connection owns rather than
- *   a fresh Buffer per read (see bench/proxy/throughput.bench.ts for what that buys).
+ *   userspace kube-proxy, does). Once both sides are connected the bytes are moved by the native
+ *   relay (native/tcp-relay: recv/send, splice(2) for bulk, inside the libuv loop; ./native-relay.ts).
+ *   Without the addon, or with SVCNET_PROXY_RELAY=js, Node streams move them, replies read into a
+ *   buffer each connection owns rather than a fresh Buffer per read (see
+ *   bench/proxy/throughput.bench.ts for what each buys).
  * - UDP: one session per client address:port, with its own upstream socket, closed after
  *   `udpIdleTimeoutMs` without traffic (kube-proxy's old --udp-timeout, 250 ms).
  * - Traffic policies: internal traffic (cluster IP) uses Cluster or, with internalTrafficPolicy
@@ -43,6 +46,7 @@ import {
 } from '../../model.js';
 import type { SyncRequest } from '../../runner.js';
 import type { AddressPlumber } from './addresses.js';
+import { chooseRelay, type NativeRelay, type RelayKind, startNativeRelay } from './native-relay.js';
 import { type Backend, createScheduler, isSchedulerName, type Scheduler, type SchedulerName } from './schedulers.js';
 
 /** The Service annotation that picks the scheduler for all its ports. */
@@ -59,6 +63,12 @@ export interface UserspaceConfig {
   connectTimeoutMs?: number;
   /** UDP session idle timeout (ms). Default 250. */
   udpIdleTimeoutMs?: number;
+  /**
+   * How established TCP connections are relayed: `splice` (native; splice(2) for bulk transfers,
+   * recv/send for small messages), `copy` (native, recv/send only) or `js` (Node streams). Default: SVCNET_PROXY_RELAY, else splice; a native kind
+   * without the addon built falls back to js.
+   */
+  relay?: RelayKind;
   log?: ProxyLogger;
 }
 
@@ -198,18 +208,31 @@ function schedulerFor(info: ServicePortInfo, fallback: SchedulerName): Scheduler
 export class UserspaceProxier {
   readonly #ports = new Map<string, PortState>();
   readonly #listeners = new Map<string, Listener>();
-  /** Every open client-side socket, so {@link close} can end them. */
+  /** Every open socket (TCP client and backend sides, UDP sessions), so {@link close} can end them. */
   readonly #sockets = new Set<net.Socket | dgram.Socket>();
+  /** Connections the native relay is moving, so {@link close} can end them (destroying Node's sockets would not: the relay holds dups). */
+  readonly #relays = new Set<NativeRelay>();
   readonly #defaultScheduler: SchedulerName;
   readonly #connectTimeoutMs: number;
   readonly #udpIdleMs: number;
   readonly #log: ProxyLogger;
+  /** How established TCP connections are relayed (see {@link UserspaceConfig.relay}). */
+  readonly relay: RelayKind;
 
   constructor(readonly config: UserspaceConfig = {}) {
     this.#defaultScheduler = config.defaultScheduler ?? 'rr';
     this.#connectTimeoutMs = config.connectTimeoutMs ?? 2000;
     this.#udpIdleMs = config.udpIdleTimeoutMs ?? 250;
     this.#log = config.log ?? silentLogger;
+    const relay = chooseRelay(config.relay ?? process.env.SVCNET_PROXY_RELAY);
+    this.relay = relay.kind;
+    this.#log.info(
+      'Userspace proxy TCP relay',
+      relay.kind === 'js'
+        ? { relay: 'js (Node streams)', reason: relay.reason }
+        : { relay: `native ${relay.kind === 'splice' ? 'recv/send + splice(2) for bulk' : 'recv/send'} (native/tcp-relay)` },
+      'proxier.go:173',
+    );
   }
 
   /** Open TCP connections plus UDP sessions per endpoint of a service port (tests, metrics). */
@@ -298,6 +321,8 @@ export class UserspaceProxier {
   async close(): Promise<void> {
     for (const listener of this.#listeners.values()) listener.close();
     this.#listeners.clear();
+    for (const relay of this.#relays) relay.abort();
+    this.#relays.clear();
     for (const s of this.#sockets) {
       if (s instanceof net.Socket) s.destroy();
       else s.close();
@@ -356,18 +381,25 @@ export class UserspaceProxier {
       const replies = new ReplyRelay(client);
       const upstream = net.connect({ host: ep.ip, port: ep.port, allowHalfOpen: true, noDelay: true, onread: replies.onread });
       replies.upstream = upstream;
+      // Listed too, so close() ends the backend side of a JS-relayed connection, not just the client's.
+      this.#sockets.add(upstream);
       const timer = setTimeout(() => upstream.destroy(new Error('dial timeout')), this.#connectTimeoutMs);
       upstream.on('error', () => {});
       upstream.once('connect', () => {
         clearTimeout(timer);
         connected = true;
         state.stick(clientIP, id, Date.now());
+        // Handed over here, before Node's first read of the new connection (it starts right
+        // after this handler unless the socket is paused, which handing over does).
+        if (this.relay !== 'js' && this.#relayNatively(this.relay, client, upstream)) return;
         forward(client, upstream);
         upstream.once('end', () => client.end());
         client.resume();
+        upstream.resume();
       });
       upstream.once('close', (hadError) => {
         clearTimeout(timer);
+        this.#sockets.delete(upstream);
         state.closed(id);
         if (!connected) {
           state.forget(clientIP, id);
@@ -382,6 +414,24 @@ export class UserspaceProxier {
       });
     };
     dial();
+  }
+
+  /**
+   * Moves an established pair's bytes in the native relay; false when it could not take them (the
+   * caller relays in JavaScript). Node's sockets are destroyed when the relay ends, which fires
+   * the `close` handlers that count the connection down.
+   */
+  #relayNatively(kind: 'splice' | 'copy', client: net.Socket, upstream: net.Socket): boolean {
+    const relay = startNativeRelay(kind, client, upstream, () => {
+      this.#relays.delete(relay!);
+      client.destroy();
+      upstream.destroy();
+    });
+    if (!relay) return false;
+    this.#relays.add(relay);
+    // The client socket going away otherwise (the proxier closing) ends the relay too.
+    client.once('close', () => relay.abort());
+    return true;
   }
 
   #listenUdp(key: string, ip: string, port: number, target: Listener['target']): Promise<Listener> {
