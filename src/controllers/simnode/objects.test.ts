@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { isPodReady } from '../controller.js';
 import {
   nodeObject,
+  nodePodCIDR,
   nodeStatus,
   normalizeImage,
   PodIPAllocator,
@@ -91,4 +92,11 @@ describe('simulated node objects', () => {
     const init = unready.conditions.find((c: { type: string }) => c.type === 'Initialized');
     assert.equal(init.lastTransitionTime, '2025-01-01T00:00:00Z', 'unchanged conditions keep their transition time');
   });
+});
+
+test('nodes past the 255th get pod /24s in the next /16, so every CIDR stays valid', () => {
+  assert.equal(nodePodCIDR({ name: 'n1', index: 1, podCIDRBase: '10.244' }), '10.244.1.0/24');
+  assert.equal(nodePodCIDR({ name: 'n255', index: 255, podCIDRBase: '10.244' }), '10.244.255.0/24');
+  assert.equal(nodePodCIDR({ name: 'n256', index: 256, podCIDRBase: '10.244' }), '10.245.0.0/24');
+  assert.equal(nodePodCIDR({ name: 'n400', index: 400, podCIDRBase: '10.244' }), '10.245.144.0/24');
 });

@@ -15,7 +15,7 @@ export const KUBELET_VERSION = 'v1.32.0';
 
 export interface SimNodeSpec {
   name: string;
-  /** 1-based node number: pod CIDR `<base>.<index>.0/24`, InternalIP 172.18.0.<index+1>. */
+  /** 1-based node number: pod CIDR `<base>.<index>.0/24` (see nodePodPrefix), InternalIP 172.18.0.<index+1>. */
   index: number;
   podCIDRBase: string;
   zone?: string;
@@ -25,8 +25,18 @@ export function nodeInternalIP(index: number): string {
   return `172.18.${Math.floor((index + 1) / 256)}.${(index + 1) % 256}`;
 }
 
+/**
+ * The first three octets of a node's pod /24: `<base>.<index>` for the first 255 nodes, then on
+ * into the next /16 (node 256 of 10.244 gets 10.245.0), so a large simulated cluster never runs
+ * out of valid CIDRs.
+ */
+export function nodePodPrefix(spec: Pick<SimNodeSpec, 'index' | 'podCIDRBase'>): string {
+  const [a, b] = spec.podCIDRBase.split('.').map(Number);
+  return `${a}.${b + Math.floor(spec.index / 256)}.${spec.index % 256}`;
+}
+
 export function nodePodCIDR(spec: SimNodeSpec): string {
-  return `${spec.podCIDRBase}.${spec.index}.0/24`;
+  return `${nodePodPrefix(spec)}.0/24`;
 }
 
 /** The Node object (metadata + spec); its status is written separately through `nodes/status`. */

@@ -21,7 +21,16 @@ import {
   runController,
   SharedInformers,
 } from '../controller.js';
-import { nodeInternalIP, nodeObject, nodeStatus, PodIPAllocator, runningPodStatus, type SimNodeSpec, statusUpToDate } from './objects.js';
+import {
+  nodeInternalIP,
+  nodeObject,
+  nodePodPrefix,
+  nodeStatus,
+  PodIPAllocator,
+  runningPodStatus,
+  type SimNodeSpec,
+  statusUpToDate,
+} from './objects.js';
 
 export interface SimulatedNodesOptions {
   /** How many nodes: node-1 … node-N. */
@@ -58,7 +67,7 @@ export function startSimulatedNodes(client: Client, opts: SimulatedNodesOptions)
     zone: opts.zones?.length ? opts.zones[i % opts.zones.length] : undefined,
   }));
   const byName = new Map(specs.map((s) => [s.name, s]));
-  const allocators = new Map(specs.map((s) => [s.name, new PodIPAllocator(`${base}.${s.index}`)]));
+  const allocators = new Map(specs.map((s) => [s.name, new PodIPAllocator(nodePodPrefix(s))]));
   /** Which node allocated a pod's IP, so it is released on that node when the pod goes. */
   const podNode = new Map<string, string>();
   const informers = opts.informers ?? new SharedInformers(client);
