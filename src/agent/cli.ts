@@ -5,13 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { HttpClient } from '../client/http.js';
-import { loadKubeconfig } from '../cluster/kubeconfig.js';
-import { Agent, bundledImageCommand } from './agent.js';
-import { runImage } from './images/main.js';
-import { selfSignedKubeletCert } from './kubelet/server.js';
 import { KUBELET_PORT } from './node.js';
-import { raiseAgentPriority } from './runtime/priority.js';
 
 export interface AgentCommandOptions {
   kubeconfig?: string;
@@ -40,12 +34,19 @@ async function kubeletSettings(options: AgentCommandOptions) {
   const tls =
     options.kubeletCert && options.kubeletKey
       ? { cert: readFileSync(options.kubeletCert, 'utf8'), key: readFileSync(options.kubeletKey, 'utf8') }
-      : await selfSignedKubeletCert(options.nodeName, [options.nodeIp]);
+      : await (await import('./kubelet/server.js')).selfSignedKubeletCert(options.nodeName, [options.nodeIp]);
   return { host: options.kubeletAddress ?? options.nodeIp, port: Number(options.kubeletPort), tls, tokens };
 }
 
 /** Runs an agent until SIGINT/SIGTERM (then stops its pods and exits). */
 export async function agentCommand(options: AgentCommandOptions): Promise<void> {
+  // Loaded here, not at the top: every `svcnet` command parses this file's options.
+  const [{ HttpClient }, { loadKubeconfig }, { Agent, bundledImageCommand }, { raiseAgentPriority }] = await Promise.all([
+    import('../client/http.js'),
+    import('../cluster/kubeconfig.js'),
+    import('./agent.js'),
+    import('./runtime/priority.js'),
+  ]);
   const credentials = loadKubeconfig(options.kubeconfig);
   const client = new HttpClient(credentials);
   const log = (message: string) => process.stderr.write(`${new Date().toISOString()} agent ${options.nodeName}: ${message}\n`);
@@ -99,5 +100,5 @@ export function registerAgentCommands(program: Command): void {
     .description("Run a builtin image's process (used inside containers).")
     .allowUnknownOption()
     .helpOption(false)
-    .action((runner: string, args: string[]) => runImage(runner, args));
+    .action(async (runner: string, args: string[]) => (await import('./images/main.js')).runImage(runner, args));
 }

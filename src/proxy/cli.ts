@@ -11,11 +11,9 @@
  */
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { HttpClient } from '../client/http.js';
-import { loadKubeconfig } from '../cluster/kubeconfig.js';
 import { SCHEDULER_NAMES, type SchedulerName } from './backends/userspace/schedulers.js';
-import { createKlog } from './log.js';
-import { PROXY_MODES, type ProxyMode, type RunningProxy, startProxy } from './server.js';
+import { PROXY_MODES, type ProxyMode } from './modes.js';
+import type { RunningProxy } from './server.js';
 
 /** Options of `svcnet proxy`, as commander hands them over. */
 export interface ProxyCommandOptions {
@@ -63,6 +61,13 @@ export async function startProxyFromOptions(opts: ProxyCommandOptions): Promise<
   if (!(SCHEDULER_NAMES as readonly string[]).includes(scheduler)) {
     throw new Error(`invalid --ipvs-scheduler "${scheduler}": must be one of ${SCHEDULER_NAMES.join(', ')}`);
   }
+  // Loaded here, not at the top: every `svcnet` command parses this file's options.
+  const [{ HttpClient }, { loadKubeconfig }, { createKlog }, { startProxy }] = await Promise.all([
+    import('../client/http.js'),
+    import('../cluster/kubeconfig.js'),
+    import('./log.js'),
+    import('./server.js'),
+  ]);
   const creds = loadKubeconfig(opts.kubeconfig);
   const { namespace: _ns, context: _ctx, ...http } = creds;
   const client = new HttpClient({ ...http, userAgent: 'svcnet-proxy' });

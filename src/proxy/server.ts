@@ -29,12 +29,11 @@ import { clearConntrack, conntrackCommands } from './conntrack.js';
 import { createKlog, type ProxyLogger } from './log.js';
 import { type MetricsServer, ProxyHealth, ProxyMetrics, type RuleCounts, startMetricsServer } from './metrics.js';
 import type { EndpointSliceLike, ServiceLike } from './model.js';
+import { PROXY_MODES, type ProxyMode } from './modes.js';
 import { BoundedFrequencyRunner, type SyncRequest, type Timers } from './runner.js';
 import { ProxyState } from './tracker.js';
 
-/** The proxy modes (`--mode`). */
-export const PROXY_MODES = ['iptables', 'nftables', 'userspace'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
+export { PROXY_MODES, type ProxyMode };
 
 export interface StartProxyOptions {
   /** This node's name (`--hostname-override`): decides which endpoints are local. */
