@@ -51,6 +51,9 @@ export class IptablesProxier {
   async sync(request: SyncRequest, services: ServicePortMap, endpoints: EndpointsMap, changes?: UpdateResult): Promise<IptablesSyncStats> {
     const t0 = performance.now();
     const previous = request.full ? undefined : this.#applied;
+    // A full sync reads other software's rules (iptables-save, its own process) while it builds ours.
+    const saving = previous ? undefined : this.executor.save().then((text) => ({ text, ms: performance.now() - t0 }));
+    saving?.catch(() => undefined); // awaited below; a build that throws first must not leave it unhandled
     const built = this.#built;
     // Forgotten until the new build completes: a build that throws has consumed `changes`.
     this.#built = undefined;
@@ -74,11 +77,10 @@ export class IptablesProxier {
       await this.executor.restore(text, { noflush: true });
       applyMs += performance.now() - a0;
     } else {
-      const s0 = performance.now();
-      const saved = await this.executor.save();
-      applyMs += performance.now() - s0;
+      const saved = await (saving as NonNullable<typeof saving>);
+      applyMs += saved.ms;
       const p0 = performance.now();
-      const foreign = parseForeignRules(saved);
+      const foreign = parseForeignRules(saved.text);
       generateMs += performance.now() - p0;
       // Rendered while iptables-restore parses the chunks already written.
       const a0 = performance.now();
