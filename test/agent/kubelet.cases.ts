@@ -270,10 +270,16 @@ describe('kubectl through the API server to the kubelet (inside a network sandbo
       'crasher restarted twice',
       async () => ((await getPod('crasher')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2,
     );
-    const current = await kubectl(['logs', 'crasher']);
+    // The previous run first: runs only move forward, so it can never be newer than the current
+    // one read after it. A run that has just started may not have written its line yet: read the
+    // current log until it has.
     const previous = await kubectl(['logs', 'crasher', '--previous']);
-    assert.match(current.stdout, /^run \d+\n$/);
     assert.match(previous.stdout, /^run \d+\n$/);
+    let current = { stdout: '' };
+    await waitFor('the current run has written its line', async () => {
+      current = await kubectl(['logs', 'crasher']);
+      return /^run \d+\n$/.test(current.stdout);
+    });
     // During the back-off the run that just ended is both the current and the previous one, as with the kubelet.
     assert.ok(Number(previous.stdout.split(' ')[1]) <= Number(current.stdout.split(' ')[1]), `${previous.stdout} then ${current.stdout}`);
     const never = await kubectl(['logs', 'talker', '--previous']);
