@@ -31,9 +31,9 @@ PF=$!
 for i in $(seq 1 100); do grep -q Forwarding $DATA/pf.log && break; sleep 0.05; done
 echo "port-forward: $(curl -s -m 5 http://localhost:8000/ | grep -o '<title>[^<]*</title>')"
 kill $PF
-POD=$(kubectl get pods -o jsonpath='{.items[0].metadata.name}')
-for i in $(seq 1 50); do kubectl logs $POD | grep -q 'GET / ' && break; sleep 0.1; done
-echo "logs: $(kubectl logs $POD --tail=1 | grep -o '"GET / HTTP/1.1" 200')"
+# port-forward picked one of the three pods (kubectl ranks them, not by name): read all their logs.
+for i in $(seq 1 50); do kubectl logs -l app=webui --tail=-1 | grep -q 'GET / ' && break; sleep 0.1; done
+echo "logs: $(kubectl logs -l app=webui --tail=-1 | grep -o '"GET / HTTP/1.1" 200' | head -1)"
 PTY_STEPS='[{"expect":"try pressing enter","send":"\\r"},{"expect":"# ","send":"echo $((6*7))-answer\\r"},{"expect":"42-answer","send":"exit\\r"}]' \\
   python3 test/streaming/ptydrive.py kubectl run testpod -it --rm --restart=Never --image=busybox -- sh >$DATA/run.log 2>&1 || true
 echo "run: $(grep -c '^42-answer' $DATA/run.log) $(grep -o 'pod "testpod" deleted' $DATA/run.log)"
