@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { unauthorized } from '../api/errors.js';
 import { type ApiHandler, errorResponse } from './handler.js';
+import { SERIALIZED_EVENT } from './registry/generic.js';
 import type { ApiRequest, ApiResponse } from './request.js';
 
 /** Paths anyone may read without a token, as kube-apiserver's system:public-info-viewer role. */
@@ -122,7 +123,8 @@ export async function writeResponse(res: ServerResponse, r: ApiResponse): Promis
       try {
         for await (const ev of r.events) {
           if (res.destroyed) break;
-          if (!res.write(`${JSON.stringify(ev)}\n`)) await drainOrClose(res);
+          const serialized = (ev as { [SERIALIZED_EVENT]?: () => string })[SERIALIZED_EVENT];
+          if (!res.write(`${serialized ? serialized() : JSON.stringify(ev)}\n`)) await drainOrClose(res);
         }
       } finally {
         res.off('close', stop);

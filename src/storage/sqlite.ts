@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { IndexedStore, type Journal } from './indexed-store.js';
 import { MvccIndex } from './mvcc.js';
@@ -55,8 +57,12 @@ export class SqliteStore extends IndexedStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
+      // Checkpoints copy the WAL into the database file and fsync it: 25-30 ms that, run by the
+      // committing write (SQLite's default), stalls the event loop. A worker thread with its own
+      // connection runs them instead; PASSIVE checkpoints never block this connection's writes.
+      db.pragma('wal_autocheckpoint = 0');
       db.exec(SCHEMA);
-      return new SqliteStore(loadIndex(db), new SqliteJournal(db));
+      return new SqliteStore(loadIndex(db), new SqliteJournal(db, path));
     } catch (err) {
       db.close();
       throw err;
@@ -79,12 +85,62 @@ function loadIndex(db: Database.Database): MvccIndex {
   return index;
 }
 
+/** How often the checkpointer copies the WAL back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 1000;
+/** How long after opening the checkpointer starts. */
+const CHECKPOINTER_DELAY_MS = 2000;
+
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 5000');
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // A busy or failed checkpoint is tried again next time; the WAL keeps every commit meanwhile.
+  }
+}, workerData.intervalMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * Starts the thread that checkpoints the database at `path`; post any message to stop it. If the
+ * thread fails, `fallback` runs (the connection goes back to checkpointing itself).
+ */
+function startCheckpointer(path: string, fallback: () => void): Worker {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { path, module, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  worker.on('error', fallback);
+  worker.unref();
+  return worker;
+}
+
 class SqliteJournal implements Journal {
   private readonly insert: Database.Statement;
   private readonly writeTx: (events: readonly StoreEvent[]) => void;
   private readonly compactTx: (revision: number, previous: number) => void;
 
-  constructor(private readonly db: Database.Database) {
+  private checkpointer?: Worker;
+  private readonly checkpointerStart: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Database.Database,
+    path: string,
+  ) {
+    // Started a little after opening: a thread costs tens of milliseconds of CPU, which `svcnet up`
+    // should not spend before it answers; nothing needs a checkpoint that early.
+    this.checkpointerStart = setTimeout(() => {
+      this.checkpointer = startCheckpointer(path, () => {
+        if (db.open) db.pragma('wal_autocheckpoint = 1000');
+      });
+    }, CHECKPOINTER_DELAY_MS);
+    this.checkpointerStart.unref();
     this.insert = db.prepare(
       'INSERT INTO kine (id, name, created, deleted, create_revision, prev_revision, value) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -130,6 +186,8 @@ class SqliteJournal implements Journal {
   }
 
   close(): void {
+    clearTimeout(this.checkpointerStart);
+    this.checkpointer?.postMessage('stop');
     this.db.close();
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,5 +82,30 @@ describe('SqliteStore on disk', () => {
     assert.deepEqual((await third.list('')).items, [{ key: '/a', value: 'a3', createRevision: 1, modRevision: 4 }]);
     assert.equal((await third.create('/b', 'b2')).createRevision, 6);
     await third.close();
+  });
+});
+
+describe('SqliteStore checkpoints', () => {
+  test('a worker thread copies the WAL into the database file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'svcnet-store-'));
+    const path = join(dir, 'state.db');
+    const store = SqliteStore.open(path);
+    try {
+      const sizeAfterOpen = statSync(path).size;
+      await Promise.all(Array.from({ length: 300 }, (_, i) => store.create(`/registry/configmaps/default/cm-${i}`, 'x'.repeat(2000))));
+      // The commits go to the WAL (the connection does no checkpoints of its own) until the
+      // checkpointer's next round copies them into the database file.
+      const deadline = Date.now() + 10_000;
+      while (statSync(path).size === sizeAfterOpen) {
+        assert.ok(Date.now() < deadline, 'no checkpoint within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const db = new Database(path, { readonly: true });
+      assert.equal((db.prepare('SELECT count(*) AS n FROM kine').get() as { n: number }).n, 300);
+      db.close();
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

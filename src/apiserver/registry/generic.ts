@@ -40,6 +40,18 @@ export interface ObjectFilter {
 
 export const MATCH_ALL: ObjectFilter = { matches: () => true };
 
+/**
+ * On watch events that can serialize themselves: a function returning the event's JSON line
+ * (without the newline). The HTTP front writes that instead of `JSON.stringify(event)`.
+ */
+export const SERIALIZED_EVENT = Symbol('serialized watch event');
+
+/**
+ * Watch lines of unfiltered put events, shared by every watcher of the resource: built once from
+ * the stored string (as kube's watch cache serializes an event once for all its watchers).
+ */
+const sharedLines = new WeakMap<StoreEvent, string>();
+
 export interface ListParams {
   filter?: ObjectFilter;
   limit?: number;
@@ -334,6 +346,36 @@ export class GenericStorage {
 
     const onStoreEvent = (ev: StoreEvent) => {
       lastRevision = ev.revision;
+      if (filter === MATCH_ALL && ev.type === 'put') {
+        // Nothing to match: the object is decoded only if this watcher's consumer reads it (an
+        // in-process informer, a Table); an HTTP watcher gets the shared line built from the
+        // stored string, with no JSON.parse or JSON.stringify per watcher.
+        const type = ev.prevKv ? 'MODIFIED' : 'ADDED';
+        let object: KubeObject | undefined;
+        const event = { type } as WatchEvent<KubeObject>;
+        Object.defineProperty(event, 'object', {
+          enumerable: true,
+          get: () => {
+            object ??= withKind(this.decode(ev.kv));
+            return object;
+          },
+          set: (v: KubeObject) => {
+            object = v;
+          },
+        });
+        Object.defineProperty(event, SERIALIZED_EVENT, {
+          value: () => {
+            let line = sharedLines.get(ev);
+            if (line === undefined) {
+              line = `{"type":"${type}","object":${this.itemJson(ev.kv)}}`;
+              sharedLines.set(ev, line);
+            }
+            return line;
+          },
+        });
+        push(event);
+        return;
+      }
       const cur = ev.type === 'put' ? this.decode(ev.kv) : undefined;
       // Without a selector the previous object is only needed for a DELETED event's body, so
       // most events decode one object, not two.
