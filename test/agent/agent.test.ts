@@ -34,7 +34,9 @@ test('the nginx cases pass with the builtin nginx server (SVCNET_NGINX=builtin)'
     cases,
   ];
   const result = await runCommandInSandbox(argv, { env: { SVCNET_IN_SANDBOX: '1', SVCNET_NGINX: 'builtin' }, timeoutMs: 110_000 });
-  for (const line of result.stdout.trim().split('\n')) t.diagnostic(line);
+  // Only the nginx cases run (the name pattern filters the rest out of this second pass, which the
+  // inner runner counts as skipped): report the ones that ran, not its summary.
+  for (const line of result.stdout.trim().split('\n')) if (/^\s*[✔✖]/.test(line)) t.diagnostic(line);
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /the nginx image runs the builtin server/);
 });
