@@ -5,10 +5,7 @@
  * Everything is allocated once here and shared with the addon; nothing is allocated per datagram
  * but the `subarray` view a handler gets.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type LoadedAddon, loadNativeAddon } from '../native.js';
 
 /** Datagrams per batch. */
 export const SLOTS = 64;
@@ -16,7 +13,6 @@ export const SLOTS = 64;
 export const SLOT_SIZE = 4096;
 /** Bytes the replies of one batch share; a reply that does not fit goes out on its own. */
 const OUT_SIZE = 256 * 1024;
-const ADDON = join('native', 'udp-batch', 'build', 'Release', 'udp_batch.node');
 
 interface Addon {
   ADDR_SIZE: number;
@@ -37,30 +33,8 @@ interface Addon {
   close(handle: object): void;
 }
 
-/** The addon, or why it is not there. Loaded once, on first use, from the repository's build. */
-let loaded: { addon: Addon } | { error: string } | undefined;
-
-/** Finds the addon from src/dns/ (tsx) or dist/ and dist/chunks/ (the bundle): it is never bundled. */
-function load(): { addon: Addon } | { error: string } {
-  if (loaded) return loaded;
-  loaded = { error: `${ADDON} not built (scripts/setup.sh builds it)` };
-  try {
-    let dir = dirname(fileURLToPath(import.meta.url));
-    for (let up = 0; up < 5; up++, dir = dirname(dir)) {
-      const path = join(dir, ADDON);
-      if (!existsSync(path)) continue;
-      try {
-        loaded = { addon: createRequire(import.meta.url)(path) as Addon };
-      } catch (err) {
-        loaded = { error: `${path}: ${(err as Error).message}` };
-      }
-      break;
-    }
-  } catch (err) {
-    // No module URL (a CommonJS bundle): no way to find the addon.
-    loaded = { error: `cannot locate ${ADDON}: ${(err as Error).message}` };
-  }
-  return loaded;
+function load(): LoadedAddon<Addon> {
+  return loadNativeAddon<Addon>('udp-batch');
 }
 
 /** Whether batched UDP can be used here; `reason` says why not. */

@@ -6,13 +6,9 @@
  * (accept, scheduling, dialing, retries, connection counts) stays in TypeScript; only the shovelling
  * moves. Without the addon (or with SVCNET_PROXY_RELAY=js) the proxier relays through Node streams.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type net from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ADDON = join('native', 'tcp-relay', 'build', 'Release', 'tcp_relay.node');
+import type net from 'node:net';
+import { type LoadedAddon, loadNativeAddon } from '../../../native.js';
 
 interface Addon {
   relay(
@@ -24,29 +20,8 @@ interface Addon {
   abort(handle: object): void;
 }
 
-/** The addon, or why it is not there. Loaded once, on first use, from the repository's build. */
-let loaded: { addon: Addon } | { error: string } | undefined;
-
-/** Finds the addon from src/proxy/backends/userspace/ (tsx) or dist/ (the bundle): it is never bundled. */
-function load(): { addon: Addon } | { error: string } {
-  if (loaded) return loaded;
-  loaded = { error: `${ADDON} not built (scripts/setup.sh builds it)` };
-  try {
-    let dir = dirname(fileURLToPath(import.meta.url));
-    for (let up = 0; up < 6; up++, dir = dirname(dir)) {
-      const path = join(dir, ADDON);
-      if (!existsSync(path)) continue;
-      try {
-        loaded = { addon: createRequire(import.meta.url)(path) as Addon };
-      } catch (err) {
-        loaded = { error: `${path}: ${(err as Error).message}` };
-      }
-      break;
-    }
-  } catch (err) {
-    loaded = { error: `cannot locate ${ADDON}: ${(err as Error).message}` };
-  }
-  return loaded;
+function load(): LoadedAddon<Addon> {
+  return loadNativeAddon<Addon>('tcp-relay');
 }
 
 /**
