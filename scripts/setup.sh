@@ -47,28 +47,21 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.jso
   touch "$stamp"
 fi
 
-# The DNS server's batched UDP addon (native/udp-batch): built when missing or older than its
-# sources. Optional: without it the DNS server serves UDP through node:dgram, so a failed build
-# only warns. Node's own headers (nodedir) are used: node-gyp cannot download any here.
-addon=native/udp-batch/build/Release/udp_batch.node
-if [ ! -f "$addon" ] || [ -n "$(find native/udp-batch -maxdepth 1 -type f \( -name '*.c' -o -name binding.gyp \) -newer "$addon" -print -quit)" ]; then
-  echo "setup: building native/udp-batch (batched UDP for the DNS server)" >&2
+# The C addons in native/, each built when missing or older than its sources. Both are optional
+# (svcnet falls back to pure Node without them), so a failed build only warns. Node's own headers
+# (nodedir) are used: node-gyp cannot download any here.
+build_addon() { # build_addon <name> <what it is for> <what happens without it>
+  local dir=native/$1 addon="native/$1/build/Release/${1//-/_}.node"
+  if [ -f "$addon" ] && [ -z "$(find "$dir" -maxdepth 1 -type f \( -name '*.c' -o -name binding.gyp \) -newer "$addon" -print -quit)" ]; then return; fi
+  echo "setup: building $dir ($2)" >&2
+  local nodedir
   nodedir=$(node -p 'require("node:path").resolve(process.execPath, "../..")')
-  if ! (cd native/udp-batch && npm run --silent build -- --nodedir="$nodedir" >build.log 2>&1); then
-    echo "setup: WARNING: native/udp-batch did not build (see native/udp-batch/build.log); the DNS server will use node:dgram for UDP" >&2
+  if ! (cd "$dir" && npm run --silent build -- --nodedir="$nodedir" >build.log 2>&1); then
+    echo "setup: WARNING: $dir did not build (see $dir/build.log); $3" >&2
   fi
-fi
-
-# The userspace proxy's native byte relay (native/tcp-relay), likewise built when missing or older
-# than its sources. Optional: without it the userspace proxy relays through Node streams.
-addon=native/tcp-relay/build/Release/tcp_relay.node
-if [ ! -f "$addon" ] || [ -n "$(find native/tcp-relay -maxdepth 1 -type f \( -name '*.c' -o -name binding.gyp \) -newer "$addon" -print -quit)" ]; then
-  echo "setup: building native/tcp-relay (native byte relay for the userspace proxy)" >&2
-  nodedir=$(node -p 'require("node:path").resolve(process.execPath, "../..")')
-  if ! (cd native/tcp-relay && npm run --silent build -- --nodedir="$nodedir" >build.log 2>&1); then
-    echo "setup: WARNING: native/tcp-relay did not build (see native/tcp-relay/build.log); the userspace proxy will relay through Node streams" >&2
-  fi
-fi
+}
+build_addon udp-batch 'batched UDP for the DNS server' 'the DNS server will use node:dgram for UDP'
+build_addon tcp-relay 'native byte relay for the userspace proxy' 'the userspace proxy will relay through Node streams'
 
 # Build the CLI bundle when any source is newer than it.
 if [ ! -f dist/svcnet.js ] || [ -n "$(find src scripts/build.mjs package.json -newer dist/svcnet.js -print -quit)" ]; then
