@@ -45,6 +45,19 @@ export function decodeObject<T = KubeObject>(
   target: DecodeTarget,
   mode: FieldValidation = 'Strict',
 ): DecodeResult<T> {
+  const object = decodeClean(body, target);
+  return object ? { object: object as T, warnings: [] } : decodeExactly<T>(body, target, mode);
+}
+
+/**
+ * The exact decoder alone: parses with the Go-worded parser and walks nodes. {@link decodeObject}
+ * uses it only for bodies the fast path gives up on; exported so tests can compare the two.
+ */
+export function decodeExactly<T = KubeObject>(
+  body: string | object,
+  target: DecodeTarget,
+  mode: FieldValidation = 'Strict',
+): DecodeResult<T> {
   const raw = typeof body === 'string' ? body : undefined;
   let root: JNode;
   try {
@@ -164,7 +177,18 @@ type SchemaKind =
   | 'bool'
   | 'any';
 
+const SCHEMA_KINDS = new WeakMap<TSchema, SchemaKind>();
+
 function schemaKind(s: TSchema): SchemaKind {
+  let kind = SCHEMA_KINDS.get(s);
+  if (kind === undefined) {
+    kind = classify(s);
+    SCHEMA_KINDS.set(s, kind);
+  }
+  return kind;
+}
+
+function classify(s: TSchema): SchemaKind {
   if (s.$id === QUANTITY_ID) return 'quantity';
   if (s['x-kubernetes-int-or-string']) return 'intstr';
   if (s.$id === TIME_ID || s.$id === MICRO_TIME_ID) return 'time';
@@ -443,6 +467,154 @@ function parseGoInt(raw: string, bits: 32 | 64): number | undefined {
   const limit = 1n << BigInt(bits - 1);
   if (n < -limit || n >= limit) return undefined;
   return Number(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fast path: JSON.parse and a walk that gives up at the first thing that is not clean
+
+/** Why the fast path gave up; the exact decoder then decodes the body from scratch. */
+class NotClean extends Error {}
+const NOT_CLEAN = new NotClean();
+
+/**
+ * Decodes a body that needs no error, warning or Go-specific number handling: valid JSON with no
+ * duplicate key, no unknown field, no type mismatch, no fraction or exponent in any number, no
+ * case-variant `apiVersion`/`kind` key and the target's own kind. Returns undefined for anything
+ * else, so that the exact decoder words the error. Almost every request kubectl and controllers
+ * send is clean, and JSON.parse plus this walk is several times cheaper than the exact parser.
+ */
+export function decodeClean(body: string | object, target: DecodeTarget): Record<string, unknown> | undefined {
+  let value: unknown = body;
+  let rawKeys = -1;
+  if (typeof body === 'string') {
+    // Every string token in order (outside strings JSON has no quotes, so the scan stays in step);
+    // those followed by a colon are keys. A digit followed by `.`/`e`/`E` outside strings is a
+    // number with a fraction or exponent, which Go rejects for integer fields.
+    rawKeys = 0;
+    for (const m of body.matchAll(TOKENS)) {
+      if (m[1] !== undefined) rawKeys++;
+      else if (m[0][0] !== '"') return undefined;
+    }
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const root = value as Record<string, unknown>;
+  for (const k of Object.keys(root)) {
+    const lower = k.toLowerCase();
+    if ((lower === 'apiversion' && k !== 'apiVersion') || (lower === 'kind' && k !== 'kind')) return undefined;
+  }
+  const { apiVersion, kind } = root;
+  if ((apiVersion !== undefined && typeof apiVersion !== 'string') || (kind !== undefined && typeof kind !== 'string')) return undefined;
+  if (apiVersion && apiVersion !== apiVersionOf(target)) return undefined;
+  if (kind && kind !== target.kind) return undefined;
+  const walk = new CleanWalk();
+  let out: Record<string, unknown>;
+  try {
+    out = walk.struct(root, target.schema);
+  } catch (e) {
+    if (e === NOT_CLEAN) return undefined;
+    throw e;
+  }
+  if (rawKeys >= 0 && walk.keys !== rawKeys) return undefined; // a duplicate key somewhere
+  out.apiVersion = apiVersionOf(target);
+  out.kind = target.kind;
+  return out;
+}
+
+const TOKENS = /"(?:[^"\\]|\\.)*"(\s*:)?|\d[.eE]/g;
+
+/** Builds a fresh object from a parsed value, as the exact decoder would, or throws NOT_CLEAN. */
+class CleanWalk {
+  /** Keys seen, to compare with the keys in the raw text. */
+  keys = 0;
+
+  value(v: unknown, schema: TSchema): unknown {
+    switch (schemaKind(schema)) {
+      case 'struct':
+        return this.struct(v, schema);
+      case 'map': {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw NOT_CLEAN;
+        const item = schema.additionalProperties as TSchema;
+        const out: Record<string, unknown> = {};
+        for (const k in v) {
+          const x = (v as Record<string, unknown>)[k];
+          if (x === undefined) continue;
+          this.keys++;
+          out[k] = x === null ? zeroOf(item) : this.value(x, item);
+        }
+        return out;
+      }
+      case 'array': {
+        if (!Array.isArray(v)) throw NOT_CLEAN;
+        const item = schema.items as TSchema;
+        return v.map((x) => (x === null || x === undefined ? zeroOf(item) : this.value(x, item)));
+      }
+      case 'string':
+        if (typeof v !== 'string') throw NOT_CLEAN;
+        return v;
+      case 'bytes':
+        if (typeof v !== 'string' || base64ErrorOffset(v) !== undefined) throw NOT_CLEAN;
+        return v;
+      case 'bool':
+        if (typeof v !== 'boolean') throw NOT_CLEAN;
+        return v;
+      case 'int': {
+        const limit = schema.format === 'int32' ? 2 ** 31 : 2 ** 63;
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < -limit || v >= limit) throw NOT_CLEAN;
+        return v === 0 ? 0 : v; // Go has no -0
+      }
+      case 'float':
+        if (typeof v !== 'number') throw NOT_CLEAN;
+        return v;
+      case 'intstr':
+        if (typeof v === 'string') return v;
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw NOT_CLEAN;
+        return v === 0 ? 0 : v;
+      case 'quantity': {
+        if (typeof v !== 'string') throw NOT_CLEAN;
+        const m = QUANTITY_RE.exec(v.trim());
+        if (!m || (m[1].match(/\./g) ?? []).length > 1 || /^[+-]?\.?$/.test(m[1]) || !QUANTITY_SUFFIX_RE.test(m[2])) throw NOT_CLEAN;
+        return v;
+      }
+      case 'time':
+        if (typeof v !== 'string' || !RFC3339_RE.test(v)) throw NOT_CLEAN;
+        return v;
+      default:
+        return this.copy(v);
+    }
+  }
+
+  struct(v: unknown, schema: TSchema): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw NOT_CLEAN;
+    const props = schema.properties as Record<string, TSchema>;
+    const out: Record<string, unknown> = {};
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined) continue;
+      this.keys++;
+      if (!Object.hasOwn(props, k)) throw NOT_CLEAN;
+      if (x !== null) out[k] = this.value(x, props[k]);
+    }
+    return out;
+  }
+
+  /** A schemaless value (preserve-unknown-fields, `any`): a deep copy, undefined dropped as JSON would. */
+  copy(v: unknown): unknown {
+    if (typeof v !== 'object' || v === null) return v;
+    if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : this.copy(x)));
+    const out: Record<string, unknown> = {};
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined) continue;
+      this.keys++;
+      out[k] = this.copy(x);
+    }
+    return out;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -353,6 +353,15 @@ function withoutManagedFields(obj: KubeObject): JsonObject {
   return copy;
 }
 
+/**
+ * The object seen without its managed fields, for reading only: a copy of the top level and of
+ * metadata, sharing everything else (an ordinary write only compares old and new).
+ */
+function viewWithoutManagedFields(obj: KubeObject): JsonObject {
+  const { managedFields: _m, ...meta } = obj.metadata ?? {};
+  return { ...(obj as unknown as JsonObject), metadata: meta as JsonObject };
+}
+
 function withManagedFields(obj: JsonObject, entries: ManagedFieldsEntry[]): KubeObject {
   const out = obj as unknown as KubeObject;
   out.metadata = isObject(out.metadata) ? out.metadata : {};
@@ -412,8 +421,8 @@ export interface UpdateManagedFieldsInput {
 export function updateManagedFields(input: UpdateManagedFieldsInput): { object: KubeObject; managedFields: ManagedFieldsEntry[] } {
   const sent = input.new.metadata?.managedFields;
   const base = Array.isArray(sent) && sent.length > 0 ? decodeManagedFields(sent) : decodeManagedFields(input.old?.metadata?.managedFields);
-  const oldObj = input.old ? withoutManagedFields(input.old) : {};
-  const newObj = withoutManagedFields(input.new);
+  const oldObj = input.old ? viewWithoutManagedFields(input.old) : {};
+  const newObj = viewWithoutManagedFields(input.new);
   const who = {
     manager: input.manager,
     apiVersion: input.new.apiVersion ?? input.old?.apiVersion ?? '',

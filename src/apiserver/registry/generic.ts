@@ -524,12 +524,22 @@ export class GenericStorage {
     }
     return this.commitWrite(tx, async () => {
       try {
-        return this.decode(await this.store.create(this.key(meta.namespace, meta.name!), this.encode(obj)));
+        return this.written(obj, await this.store.create(this.key(meta.namespace, meta.name!), this.encode(obj)));
       } catch (e) {
         if (e instanceof KeyExistsError) throw alreadyExists(this.ref, meta.name!);
         throw e;
       }
     });
+  }
+
+  /**
+   * The object just stored, as a read would return it, without parsing the stored text again:
+   * `obj` is this request's own (decoded from its body or built by the registry), so it can be
+   * handed out; the store's text is what watchers and later reads see.
+   */
+  private written(obj: KubeObject, kv: KeyValue): KubeObject {
+    obj.metadata.resourceVersion = String(kv.modRevision);
+    return obj;
   }
 
   private async commitWrite(tx: WriteTransaction | undefined, write: () => Promise<KubeObject>): Promise<KubeObject> {
@@ -562,27 +572,27 @@ export class GenericStorage {
         if (p.createIfMissing) return { object: await p.createIfMissing(namespace), created: true };
         throw notFound(this.ref, name);
       }
+      // Decoded twice (cheaper than cloning): `old` is the strategies' to read, `obj` the caller's to change.
       const old = this.decode(kv);
-      const oldCopy = structuredClone(old);
-      const obj = await mutate(structuredClone(old));
+      const obj = await mutate(this.decode(kv));
       const requestedRV = obj.metadata?.resourceVersion;
       if (requestedRV && requestedRV !== old.metadata.resourceVersion) {
         throw conflict(this.ref, name, CONFLICT_MODIFIED);
       }
       if (!p.raw) {
-        this.prepareUpdate(obj, oldCopy, ctx);
-        this.checkValid(obj, oldCopy, ctx);
+        this.prepareUpdate(obj, old, ctx, () => this.decode(kv));
+        this.checkValid(obj, old, ctx);
       }
-      const tx = p.raw ? undefined : await this.strategy.beforeWrite?.(obj, oldCopy, ctx);
-      p.finalize?.(obj, oldCopy);
+      const tx = p.raw ? undefined : await this.strategy.beforeWrite?.(obj, old, ctx);
+      p.finalize?.(obj, old);
       if (ctx.dryRun) {
         tx?.revert();
         obj.metadata.resourceVersion = old.metadata.resourceVersion;
         return { object: obj, created: false };
       }
-      if (deepEqual(this.comparable(obj), this.comparable(oldCopy))) {
+      if (deepEqual(this.comparable(obj), this.comparable(old))) {
         tx?.revert();
-        return { object: old, created: false }; // no-op: no new revision, as kube-apiserver
+        return { object: this.decode(kv), created: false }; // no-op: no new revision, as kube-apiserver
       }
       // An object being deleted whose last finalizer was removed goes away now.
       if (obj.metadata.deletionTimestamp && !this.hasFinalizers(obj) && !this.awaitingGrace(obj)) {
@@ -591,7 +601,9 @@ export class GenericStorage {
         return { object: deleted, created: false };
       }
       try {
-        const out = await this.commitWrite(tx, async () => this.decode(await this.store.update(kv.key, this.encode(obj), kv.modRevision)));
+        const out = await this.commitWrite(tx, async () =>
+          this.written(obj, await this.store.update(kv.key, this.encode(obj), kv.modRevision)),
+        );
         return { object: out, created: false };
       } catch (e) {
         if (e instanceof RevisionMismatchError) {
@@ -618,7 +630,8 @@ export class GenericStorage {
     return { ...obj, metadata: meta };
   }
 
-  private prepareUpdate(obj: KubeObject, old: KubeObject, ctx: StrategyContext): void {
+  /** `fresh` gives a new copy of the stored object (parsing the stored text beats cloning `old`). */
+  private prepareUpdate(obj: KubeObject, old: KubeObject, ctx: StrategyContext, fresh: () => KubeObject): void {
     obj.apiVersion = this.apiVersion;
     obj.kind = this.def.kind;
     const meta = obj.metadata ?? {};
@@ -640,11 +653,11 @@ export class GenericStorage {
       // Status writes change status only (kube's status strategies reset spec and metadata).
       const status = obj.status;
       for (const k of Object.keys(obj)) delete obj[k];
-      Object.assign(obj, structuredClone(old));
+      Object.assign(obj, fresh());
       if (status === undefined) delete obj.status;
       else obj.status = status;
     } else if ('status' in old) {
-      obj.status = structuredClone(old.status);
+      obj.status = fresh().status;
     }
     this.strategy.prepareForUpdate?.(obj, old, ctx);
     this.defaultKind(obj);

@@ -17,7 +17,11 @@ import { ANNOTATION_LEADER, type PodObject, type ServiceObject, TriggerTimeTrack
 import { desiredEndpoints, type EndpointsObject } from './reconcile.js';
 
 export interface EndpointsControllerOptions {
-  /** `--concurrent-endpoint-syncs` (default 5). */
+  /**
+   * Syncs in flight (default 16; kube's `--concurrent-endpoint-syncs` is 5 goroutines). Here a worker is an
+   * async slot, not a thread: a sync's write waits for its group commit, so the number of
+   * workers bounds the writes one event-loop turn can batch.
+   */
   workers?: number;
   /** Share informers with other controllers; a private set is made (and stopped) otherwise. */
   informers?: SharedInformers;
@@ -82,7 +86,7 @@ export function startEndpointsController(client: Client, opts: EndpointsControll
   return runController({
     name: 'endpoint-controller',
     queue,
-    workers: opts.workers ?? 5,
+    workers: opts.workers ?? 16,
     sync,
     waitFor: [services.synced, pods.synced, endpoints.synced],
     onSynced() {

@@ -39,7 +39,11 @@ import {
 export interface EndpointSliceControllerOptions {
   /** `--max-endpoints-per-slice` (default 100). */
   maxEndpointsPerSlice?: number;
-  /** `--concurrent-service-endpoint-syncs` (default 5). */
+  /**
+   * Syncs in flight (default 16; kube's `--concurrent-service-endpoint-syncs` is 5 goroutines). Here a worker is an
+   * async slot, not a thread: a sync's write waits for its group commit, so the number of
+   * workers bounds the writes one event-loop turn can batch.
+   */
   workers?: number;
   /** Share informers with other controllers; a private set is made (and stopped) otherwise. */
   informers?: SharedInformers;
@@ -124,7 +128,7 @@ export function startEndpointSliceController(client: Client, opts: EndpointSlice
   return runController({
     name: 'endpointslice-controller',
     queue,
-    workers: opts.workers ?? 5,
+    workers: opts.workers ?? 16,
     sync,
     waitFor: [services.synced, pods.synced, nodes.synced, slices.synced],
     maxRetries: MAX_RETRIES,

@@ -45,6 +45,10 @@ export interface SimulatedNodesOptions {
   /** Lease renewal interval; 10 s as a kubelet renews a 40 s lease. */
   heartbeatMs?: number;
   informers?: SharedInformers;
+  /**
+   * Pod status writes in flight (default 64, as a kwok node handles its pods in parallel). Each
+   * waits for its group commit, so this bounds the writes one event-loop turn can batch.
+   */
   workers?: number;
   clock?: () => number;
   onError?: (key: string, err: unknown) => void;
@@ -167,7 +171,7 @@ export function startSimulatedNodes(client: Client, opts: SimulatedNodesOptions)
   const running = runController({
     name: 'simulated-nodes',
     queue,
-    workers: opts.workers ?? 4,
+    workers: opts.workers ?? 64,
     sync,
     waitFor: [Promise.all(specs.map(registerNode)), pods.synced],
     onSynced() {
