@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import YAML from 'yaml';
 import { loadKubeconfig, renderKubeconfig, writeKubeconfig } from './kubeconfig.js';
 import { ensurePki, issueServingCert, newToken, preloadPkiLibrary } from './pki.js';
 
@@ -86,6 +87,63 @@ describe('kubeconfig', () => {
     assert.match(text, /current-context: svcnet/);
     assert.match(text, /name: svcnet-admin/);
     assert.deepEqual(loadKubeconfig(path), { server: 'https://127.0.0.1:6443', caPem: 'CA-PEM\n', token: 'tok', context: 'svcnet' });
+  });
+
+  test('the hand-written kubeconfig is the text YAML.stringify gives for the default document', () => {
+    const o = { server: 'https://127.0.0.1:6443', caPem: 'CA-PEM\n', token: 'tok' };
+    const doc = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'svcnet', cluster: { 'certificate-authority-data': 'Q0EtUEVNCg==', server: o.server } }],
+      users: [{ name: 'svcnet-admin', user: { token: 'tok' } }],
+      contexts: [{ name: 'svcnet', context: { cluster: 'svcnet', user: 'svcnet-admin' } }],
+      'current-context': 'svcnet',
+      preferences: {},
+    };
+    assert.equal(renderKubeconfig(o), YAML.stringify(doc, { lineWidth: 0 }));
+  });
+
+  test('kubeconfig values that YAML would read as something else are quoted and read back as written', () => {
+    const tricky = [
+      'true',
+      'no',
+      'null',
+      '~',
+      '123',
+      '-1',
+      '1e3',
+      '0x1F',
+      '.inf',
+      'a: b',
+      'a #b',
+      '#x',
+      '*ref',
+      '&a',
+      '!tag',
+      "'q'",
+      '"q"',
+      '',
+      ' x',
+      'x:',
+      '-',
+      'ns:',
+    ];
+    for (const v of tricky) {
+      const text = renderKubeconfig({ server: 'https://10.0.0.1:6443', caPem: 'CA', token: v, clusterName: v || 'c', namespace: v });
+      const doc = YAML.parse(text);
+      assert.equal(doc.users[0].user?.token ?? '', v, `token ${JSON.stringify(v)}`);
+      assert.equal(doc.contexts[0].context.namespace ?? '', v, `namespace ${JSON.stringify(v)}`);
+      assert.equal(doc['current-context'], v || 'c');
+    }
+    const full = renderKubeconfig({
+      server: 'https://[::1]:6443',
+      caPem: 'CA',
+      clientCertPem: 'C',
+      clientKeyPem: 'K',
+      userName: 'node:n1',
+    });
+    assert.deepEqual(YAML.parse(full).users, [{ name: 'node:n1', user: { 'client-certificate-data': 'Qw==', 'client-key-data': 'Sw==' } }]);
+    assert.equal(YAML.parse(full).clusters[0].cluster.server, 'https://[::1]:6443');
   });
 
   test('file references relative to the kubeconfig, tokenFile, namespace, insecure, explicit context', () => {
