@@ -17,6 +17,7 @@ import {
 } from './discovery.js';
 import { decodeBody, patchObject, selectorFilter, tableFor, trackManagedFields, wantsTable } from './machinery.js';
 import { openapiDocumentResponse, openapiIndexResponse } from './openapi-routes.js';
+import { openapiV2Response } from './openapi-v2.js';
 import { type DeleteParams, MATCH_ALL, rfc3339 } from './registry/generic.js';
 import type { Registry, ServedResource } from './registry/index.js';
 import type { ApiRequest, ApiResponse, JsonResponse, WatchResponse } from './request.js';
@@ -104,7 +105,7 @@ export class ApiHandler {
       case '/openapi/v3':
         return openapiIndexResponse();
       case '/openapi/v2':
-        return errorResponse(new StatusError(404, 'NotFound', 'the server could not find the requested resource'));
+        return openapiV2Response(req);
     }
     if (path.startsWith('/openapi/v3/')) return openapiDocumentResponse(path.slice('/openapi/v3/'.length), req);
     const parts = path.split('/').filter(Boolean);
