@@ -217,6 +217,25 @@ describe('kubectl against svcnet', () => {
     assert.equal(svc.spec.ports[0].targetPort, 8082);
   });
 
+  test('apply --server-side after client-side apply migrates field ownership to kubectl', async () => {
+    const f = file('mig.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mig\ndata:\n  x: "1"\n');
+    assert.equal((await ok(['apply', '-f', f])).trim(), 'configmap/mig created');
+    // kubectl replaces managedFields with a JSON patch after the apply; that patch must be a write.
+    const r = await c.kubectl(['apply', '--server-side', '-f', f]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'configmap/mig serverside-applied');
+    assert.doesNotMatch(r.stderr, /Warning/);
+    const cm = JSON.parse(await ok(['get', 'cm', 'mig', '-o', 'json', '--show-managed-fields']));
+    const managers = cm.metadata.managedFields.map((m: { manager: string; operation: string }) => `${m.manager}/${m.operation}`);
+    assert.ok(managers.includes('kubectl/Apply'), managers.join());
+    assert.ok(!managers.includes('kubectl-client-side-apply/Update'), managers.join());
+    assert.deepEqual(cm.data, { x: '1' }, 'the migration keeps the fields it hands over');
+    // A repeated identical apply is a no-op: no new resourceVersion.
+    await ok(['apply', '--server-side', '-f', f]);
+    const again = JSON.parse(await ok(['get', 'cm', 'mig', '-o', 'json']));
+    assert.equal(again.metadata.resourceVersion, cm.metadata.resourceVersion);
+  });
+
   test('explain service.spec.ports', async () => {
     const out = await ok(['explain', 'service.spec.ports']);
     assert.match(out, /^KIND:\s+Service$/m);

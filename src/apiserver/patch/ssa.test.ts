@@ -27,6 +27,29 @@ function clientSideCreate(): KubeObject {
 }
 
 describe('serverSideApply', () => {
+  test('an applier that owned a map\'s own entry (".") and now applies only its keys keeps the map', () => {
+    // What kubectl's client-side → server-side apply migration leaves: the Apply manager owns
+    // `f:labels: {".": {}, "f:app": {}}`; a later apply names only `labels.app`.
+    const live = apply(undefined, config()).object;
+    live.metadata.managedFields = [
+      {
+        manager: 'kubectl',
+        operation: 'Apply',
+        apiVersion: 'v1',
+        time: T0,
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } } },
+      },
+    ];
+    const applied = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'demo', namespace: 'default', labels: { app: 'demo' } },
+    };
+    const { object } = apply(live, applied, 'kubectl', { now: T1 });
+    assert.deepEqual(object.metadata.labels, { app: 'demo' });
+  });
+
   test('creates the object and records Apply ownership in fieldsV1', () => {
     const { object, managedFields } = apply(undefined, config());
     assert.deepEqual(

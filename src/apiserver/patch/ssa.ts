@@ -256,19 +256,27 @@ function mergeLists(live: Json[], applied: Json[], schema: JsonSchema | undefine
 }
 
 /** Removes the values at `set`'s member paths; containers emptied by the removal go too. */
-export function removeFields(value: Json, set: FieldSet, schema: JsonSchema | undefined): Json {
+export function removeFields(value: Json, set: FieldSet, schema: JsonSchema | undefined, keep?: FieldSet): Json {
+  // A node in `set` that still has owned fields beneath it in `keep` stays (only its unowned
+  // fields go), as structured-merge-diff adds owned items back after pruning: dropping a
+  // manager's `f:data: {".": {}}` must not take `data.x` that someone still owns with it.
+  const owned = (pe: PathElement) => {
+    const k = keep?.children.get(pe);
+    return k && !k.isEmpty() ? k : undefined;
+  };
   const shape = shapeOf(value, schema);
   if (shape === 'map') {
     const out: JsonObject = {};
     for (const [k, v] of Object.entries(value as JsonObject)) {
       const pe = fieldElement(k);
-      if (set.members.has(pe)) continue;
+      const keepChild = owned(pe);
+      if (set.members.has(pe) && !keepChild) continue;
       const child = set.children.get(pe);
       if (!child) {
         out[k] = v;
         continue;
       }
-      const pruned = removeFields(v, child, childSchema(schema, k));
+      const pruned = removeFields(v, child, childSchema(schema, k), keepChild);
       if (!isEmptyContainer(pruned) || isEmptyContainer(v)) out[k] = pruned;
     }
     return out;
@@ -276,9 +284,10 @@ export function removeFields(value: Json, set: FieldSet, schema: JsonSchema | un
   if (shape === 'list') {
     const out: Json[] = [];
     for (const [pe, item] of indexItems(value as Json[], schema)) {
-      if (set.members.has(pe)) continue;
+      const keepChild = owned(pe);
+      if (set.members.has(pe) && !keepChild) continue;
       const child = set.children.get(pe);
-      out.push(child ? removeFields(item, child, childSchema(schema, 0)) : item);
+      out.push(child ? removeFields(item, child, childSchema(schema, 0), keepChild) : item);
     }
     return out;
   }
@@ -504,7 +513,7 @@ export function serverSideApply(input: ServerSideApplyInput): { object: KubeObje
   let merged = mergeApplied(liveObj, config, schema) as JsonObject;
   if (previous && !previous.set.isEmpty()) {
     const owned = others.reduce((acc, m) => acc.union(m.set), self.set);
-    merged = removeFields(merged, previous.set.difference(owned), schema) as JsonObject;
+    merged = removeFields(merged, previous.set.difference(owned), schema, owned) as JsonObject;
   }
 
   const c = compareObjects(liveObj, merged, schema);

@@ -625,8 +625,13 @@ export class GenericStorage {
     return (obj.metadata.deletionGracePeriodSeconds ?? 0) > 0;
   }
 
+  /**
+   * What must differ for an update to be a write. managedFields count: field tracking leaves them
+   * untouched when nothing changed, so a change there is a client's own (kubectl's client-side to
+   * server-side apply migration replaces them with a JSON patch).
+   */
   private comparable(obj: KubeObject): unknown {
-    const { resourceVersion: _r, managedFields: _m, ...meta } = obj.metadata;
+    const { resourceVersion: _r, ...meta } = obj.metadata;
     return { ...obj, metadata: meta };
   }
 
