@@ -5,60 +5,18 @@
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { PortForwardBackend } from '../streaming/portforward.js';
 import type { RemoteCommandBackend, RemoteCommandOptions, RemoteCommandProcess, TerminalSize } from '../streaming/remotecommand.js';
+import { ttyArgv } from './kubelet/pty.js';
 import type { PodWorker } from './pod-worker.js';
 import { execArgv, processEnv } from './runtime/container.js';
 
-/**
- * A pseudo-terminal for exec with a TTY, without a native module: python's pty module runs the
- * command on a new terminal, copies bytes both ways, and applies window sizes sent on fd 3 as
- * "cols rows" lines.
- */
-const PTY_HELPER = `
-import os, pty, sys, select, fcntl, termios, struct, signal
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-ctl = os.fdopen(3, 'rb', 0) if os.path.exists('/proc/self/fd/3') else None
-inputs = [0, fd] + ([ctl] if ctl else [])
-buf = b''
-while True:
-    try:
-        r, _, _ = select.select(inputs, [], [])
-    except InterruptedError:
-        continue
-    if fd in r:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            data = b''
-        if not data:
-            break
-        os.write(1, data)
-    if 0 in r:
-        data = os.read(0, 65536)
-        if data:
-            os.write(fd, data)
-        else:
-            inputs.remove(0)
-    if ctl and ctl in r:
-        chunk = ctl.read(256)
-        if not chunk:
-            inputs.remove(ctl)
-        buf += chunk or b''
-        while b'\\n' in buf:
-            line, buf = buf.split(b'\\n', 1)
-            cols, rows = (int(x) for x in line.split())
-            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
-_, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status >> 8)
-`;
-
 /** The argv of an exec: into the container's namespaces, through the pty helper when a TTY is asked for. */
 export function execCommandArgv(pid: number, command: readonly string[], tty: boolean): string[] {
-  const inner = tty ? ['python3', '-c', PTY_HELPER, ...command] : [...command];
+  // The exec's terminal sizes arrive on fd 3 (the fourth stdio pipe of the spawn below).
+  const inner = tty ? ttyArgv(command, 3) : [...command];
   return execArgv(pid, inner);
 }
 
@@ -75,7 +33,8 @@ export function execBackend(worker: PodWorker): RemoteCommandBackend {
       const resizePipe = child.stdio[3] as NodeJS.WritableStream;
       const exit = new Promise<{ exitCode: number }>((resolve, reject) => {
         child.once('error', reject);
-        child.once('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 + 9 : 1) }));
+        // A command killed by a signal: the helper re-raises it, and the shell convention is 128 + n.
+        child.once('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 + (constants.signals[signal] ?? 9) : 1) }));
       });
       return {
         stdin: options.stdin ? child.stdin : undefined,

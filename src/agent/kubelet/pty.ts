@@ -82,7 +82,10 @@ if os.WIFSIGNALED(status):
 sys.exit(os.WEXITSTATUS(status))
 `;
 
-/** Wraps a container's argv so it runs on a pseudo-terminal of its own, sized through {@link TTY_RESIZE_FD}. */
-export function ttyArgv(argv: readonly string[]): string[] {
-  return ['python3', '-c', HELPER, String(TTY_RESIZE_FD), ...argv];
+/**
+ * Wraps an argv so it runs on a pseudo-terminal of its own, sized through "cols rows" lines on
+ * `resizeFd` ({@link TTY_RESIZE_FD} for a container's main process; `kubectl exec -t` uses 3).
+ */
+export function ttyArgv(argv: readonly string[], resizeFd = TTY_RESIZE_FD): string[] {
+  return ['python3', '-c', HELPER, String(resizeFd), ...argv];
 }
