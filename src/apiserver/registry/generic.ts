@@ -590,7 +590,10 @@ export class GenericStorage {
         obj.metadata.resourceVersion = old.metadata.resourceVersion;
         return { object: obj, created: false };
       }
-      if (deepEqual(this.comparable(obj), this.comparable(old))) {
+      // The stored text is the encoding of `old`, so equal text means nothing changed (kube-apiserver
+      // compares the encoded bytes the same way); managedFields count, resourceVersion does not.
+      const encoded = this.encode(obj);
+      if (encoded === kv.value) {
         tx?.revert();
         return { object: this.decode(kv), created: false }; // no-op: no new revision, as kube-apiserver
       }
@@ -601,9 +604,7 @@ export class GenericStorage {
         return { object: deleted, created: false };
       }
       try {
-        const out = await this.commitWrite(tx, async () =>
-          this.written(obj, await this.store.update(kv.key, this.encode(obj), kv.modRevision)),
-        );
+        const out = await this.commitWrite(tx, async () => this.written(obj, await this.store.update(kv.key, encoded, kv.modRevision)));
         return { object: out, created: false };
       } catch (e) {
         if (e instanceof RevisionMismatchError) {
@@ -623,16 +624,6 @@ export class GenericStorage {
   /** A pod with a grace period still running keeps its deletionTimestamp until the agent confirms. */
   private awaitingGrace(obj: KubeObject): boolean {
     return (obj.metadata.deletionGracePeriodSeconds ?? 0) > 0;
-  }
-
-  /**
-   * What must differ for an update to be a write. managedFields count: field tracking leaves them
-   * untouched when nothing changed, so a change there is a client's own (kubectl's client-side to
-   * server-side apply migration replaces them with a JSON patch).
-   */
-  private comparable(obj: KubeObject): unknown {
-    const { resourceVersion: _r, ...meta } = obj.metadata;
-    return { ...obj, metadata: meta };
   }
 
   /** `fresh` gives a new copy of the stored object (parsing the stored text beats cloning `old`). */
