@@ -1,12 +1,16 @@
 /**
  * `svcnet up | down | status`: the local cluster's life cycle. `up` starts a detached copy of
  * itself in the foreground mode and returns as soon as that copy reports the API server ready.
+ * From the bundle, that copy is dist/up-child.cjs: the control plane alone, without the CLI, loaded
+ * through V8's code cache (see up-child.ts).
  */
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { childEnv, processAlive, type RuntimeInfo, StateDir } from '../cluster/state-dir.js';
 
-interface UpOptions {
+/** The options of `svcnet up`, as commander gives them. */
+export interface UpOptions {
   dataDir?: string;
   foreground: boolean;
   port: string;
@@ -61,23 +65,12 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     return;
   }
   const log = openSync(sd.logFile, 'a');
-  const args = [
-    process.argv[1],
-    'up',
-    '--foreground',
-    '--data-dir',
-    sd.root,
-    '--port',
-    opts.port,
-    '--host',
-    opts.host,
-    '--store',
-    opts.store,
-  ];
-  args.push('--service-cluster-ip-range', opts.serviceClusterIpRange, '--service-node-port-range', opts.serviceNodePortRange);
-  args.push('--nodes', opts.nodes, '--proxy-mode', opts.proxyMode);
-  if (opts.simulatedNodes !== undefined) args.push('--simulated-nodes', opts.simulatedNodes);
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log, 'ipc'], env: childEnv() });
+  const args = foregroundArgs(sd.root, opts);
+  const child = spawn(process.execPath, [...upChildScript(process.argv[1]!), ...args], {
+    detached: true,
+    stdio: ['ignore', log, log, 'ipc'],
+    env: childEnv(),
+  });
   const msg = await new Promise<ChildMessage>((resolve) => {
     child.once('message', (m) => resolve(m as ChildMessage));
     child.once('exit', (code) => resolve({ type: 'error', message: `svcnet exited during start-up (code ${code})` }));
@@ -92,6 +85,31 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   child.disconnect();
   child.unref();
   printUp(sd, msg.info, false);
+}
+
+/** The arguments of the background `svcnet up --foreground` that `svcnet up` starts: every option explicit. */
+export function foregroundArgs(dataDir: string, opts: UpOptions): string[] {
+  const args = ['up', '--foreground', '--data-dir', dataDir, '--port', opts.port, '--host', opts.host, '--store', opts.store];
+  args.push('--service-cluster-ip-range', opts.serviceClusterIpRange, '--service-node-port-range', opts.serviceNodePortRange);
+  args.push('--nodes', opts.nodes, '--proxy-mode', opts.proxyMode);
+  if (opts.simulatedNodes !== undefined) args.push('--simulated-nodes', opts.simulatedNodes);
+  return args;
+}
+
+/**
+ * What runs the background control plane, before the `up --foreground …` arguments: the lean
+ * dist/up-child.cjs (given the CLI script, which the control plane starts agents with) when the
+ * bundle has it, else the CLI script itself.
+ */
+export function upChildScript(cliScript: string, exists: (path: string) => boolean = existsSync, realpath = realpathSync): string[] {
+  let script = cliScript;
+  try {
+    script = realpath(cliScript); // a global install runs bin/svcnet.js through a symlink
+  } catch {
+    // as given
+  }
+  const lean = join(dirname(script), '..', 'dist', 'up-child.cjs');
+  return exists(lean) ? [lean, cliScript] : [cliScript];
 }
 
 export async function downCommand(opts: { dataDir?: string }): Promise<void> {

@@ -161,8 +161,9 @@ export async function runForeground(
       (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
         ? `port ${opts.port} is already in use (try --port)`
         : String((e as Error).message ?? e);
-    opts.notify({ type: 'error', message });
+    // Logged first: a parent `svcnet up` shows the log's last lines as soon as it hears of the error.
     process.stderr.write(`svcnet: ${message}\n`);
+    opts.notify({ type: 'error', message });
     process.exit(1);
   }
   const info: RuntimeInfo = {
