@@ -16,6 +16,9 @@
  * the proxy adds on top of the kernel's. "proxy share" gives both as a share of the sync: CPU
  * (proxy ÷ total) and added wall (added ÷ total).
  *
+ * Modes: iptables-nft, iptables-legacy, nftables (partial transactions through one long-lived
+ * `nft -i`, as the proxy runs them), nftables-exec (one `nft -f` process per transaction).
+ *
  *     node --import tsx bench/proxy/rules.bench.ts [sizes=1000,5000,10000] [modes=iptables-nft,iptables-legacy,nftables]
  */
 import { cpus, loadavg } from 'node:os';
@@ -24,12 +27,14 @@ import { IptablesProxier } from '../../src/proxy/backends/iptables/proxier.js';
 import { buildRuleset, renderFull } from '../../src/proxy/backends/iptables/rules.js';
 import { NftExecutor, NftProxier } from '../../src/proxy/backends/nftables/executor.js';
 import { buildNftRuleset, renderNftFull } from '../../src/proxy/backends/nftables/rules.js';
+import { NftSession } from '../../src/proxy/backends/nftables/session.js';
 import type { SyncRequest } from '../../src/proxy/runner.js';
-import { makeService, makeSlice } from '../../src/proxy/testing.js';
+import { makeService, makeSlice, nsenterSpawner } from '../../src/proxy/testing.js';
 import { ProxyState, type UpdateResult } from '../../src/proxy/tracker.js';
 import { startInSandbox } from '../../test/helpers/sandbox.js';
 
-type Mode = 'iptables-nft' | 'iptables-legacy' | 'nftables';
+/** `nftables` sends partial syncs through a long-lived `nft -i` (as the proxy does); `nftables-exec` starts one `nft -f` per transaction. */
+type Mode = 'iptables-nft' | 'iptables-legacy' | 'nftables' | 'nftables-exec';
 const sizes = (process.argv[2] ?? '1000,5000,10000').split(',').map(Number);
 const modes = (process.argv[3] ?? 'iptables-nft,iptables-legacy,nftables').split(',') as Mode[];
 const ENDPOINTS = 5;
@@ -101,14 +106,13 @@ const NFT_CONFIG = { clusterCIDR: '10.244.0.0/16', serviceCIDRs: ['10.96.0.0/12'
 
 /** Kernel time of loading the mode's full ruleset text for `state` into a fresh sandbox (no proxy work counted). */
 async function plainLoad(mode: Mode, state: ProxyState): Promise<number> {
-  const text =
-    mode === 'nftables'
-      ? renderNftFull(buildNftRuleset(state.services, state.endpoints, NFT_CONFIG))
-      : renderFull(buildRuleset(state.services, state.endpoints, IPT_CONFIG));
+  const text = mode.startsWith('nftables')
+    ? renderNftFull(buildNftRuleset(state.services, state.endpoints, NFT_CONFIG))
+    : renderFull(buildRuleset(state.services, state.endpoints, IPT_CONFIG));
   const sandbox = await startInSandbox();
   try {
     const t0 = performance.now();
-    if (mode === 'nftables') await new NftExecutor(sandbox.run).apply(text);
+    if (mode.startsWith('nftables')) await new NftExecutor(sandbox.run).apply(text);
     else await new IptablesExecutor({ run: sandbox.run, legacy: mode === 'iptables-legacy' }).restore(text, { noflush: false });
     return performance.now() - t0;
   } finally {
@@ -118,11 +122,13 @@ async function plainLoad(mode: Mode, state: ProxyState): Promise<number> {
 for (const n of sizes) {
   for (const mode of modes) {
     const sandbox = await startInSandbox();
+    let stopSession = () => {};
     try {
-      const proxier: Proxier =
-        mode === 'nftables'
-          ? new NftProxier(new NftExecutor(sandbox.run), NFT_CONFIG)
-          : new IptablesProxier(new IptablesExecutor({ run: sandbox.run, legacy: mode === 'iptables-legacy' }), IPT_CONFIG);
+      const session = mode === 'nftables' ? new NftSession(nsenterSpawner(sandbox.pid)) : undefined;
+      stopSession = () => session?.close();
+      const proxier: Proxier = mode.startsWith('nftables')
+        ? new NftProxier(new NftExecutor(sandbox.run, undefined, session), NFT_CONFIG)
+        : new IptablesProxier(new IptablesExecutor({ run: sandbox.run, legacy: mode === 'iptables-legacy' }), IPT_CONFIG);
       const state = buildState(n);
       const initial = await timed(state, proxier, { full: true, reason: 'initial' });
       const resync = await timed(state, proxier, { full: true, reason: 'periodic' });
@@ -137,6 +143,7 @@ for (const n of sizes) {
         state.onService(undefined, makeService(nn, { clusterIP: serviceIP(n), ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));
         state.onEndpointSlice(makeSlice(nn, `svc-${n}-abcde`, port, endpointIPs(n)));
       });
+      stopSession();
       await sandbox.stop();
       const plainMs = await plainLoad(mode, state);
       const share = `${shares(initial)} / ${shares(resync)}`;
@@ -147,6 +154,7 @@ for (const n of sizes) {
     } catch (err) {
       console.log(`| ${mode} | ${n} | failed: ${String(err).slice(0, 200)} | | |`);
     } finally {
+      stopSession();
       await sandbox.stop();
     }
   }

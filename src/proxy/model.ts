@@ -381,28 +381,3 @@ export function planChains(endpoints: readonly EndpointInfo[], info: ServicePort
     usesFwChain: hasAnyEndpoints && info.loadBalancerVIPs.length > 0 && info.loadBalancerSourceRanges.length > 0,
   };
 }
-
-/**
- * The keys of `current` in sorted order, derived from `previousSorted` (the sorted keys of an
- * earlier map) in one pass plus a sort of only the new keys: rule generators walk services in key
- * order, and at 10k services re-sorting everything on every small sync costs more than the change.
- */
-export function sortedKeysFrom(previousSorted: Iterable<string>, current: ReadonlyMap<string, unknown>): string[] {
-  const kept: string[] = [];
-  const seen = new Set<string>();
-  for (const key of previousSorted) {
-    if (!current.has(key)) continue;
-    kept.push(key);
-    seen.add(key);
-  }
-  if (kept.length === current.size) return kept;
-  const added = [...current.keys()].filter((key) => !seen.has(key)).sort();
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < kept.length || j < added.length) {
-    if (j >= added.length || (i < kept.length && kept[i]! < added[j]!)) out.push(kept[i++]!);
-    else out.push(added[j++]!);
-  }
-  return out;
-}

@@ -22,6 +22,7 @@ import { type CommandRunner, hostRunner } from '../cluster/netns.js';
 import { IptablesExecutor } from './backends/iptables/executor.js';
 import { IptablesProxier } from './backends/iptables/proxier.js';
 import { NftExecutor, NftProxier } from './backends/nftables/executor.js';
+import { hostSpawner, NftSession, type Spawner } from './backends/nftables/session.js';
 import { LoopbackAddresses } from './backends/userspace/addresses.js';
 import { UserspaceProxier } from './backends/userspace/proxier.js';
 import { isSchedulerName, type SchedulerName } from './backends/userspace/schedulers.js';
@@ -61,6 +62,12 @@ export interface StartProxyOptions {
   udpIdleTimeoutMs?: number;
   /** Runs iptables-restore, nft, ip and conntrack (in the namespace the proxy programs). Default: the host's. */
   runner?: CommandRunner;
+  /**
+   * nftables mode: starts the long-lived `nft -i` that small transactions go through, in the same
+   * namespace as `runner`. Default: the host's when `runner` is not given; none (every
+   * transaction its own `nft -f`) when only `runner` is.
+   */
+  spawner?: Spawner;
   /** Default: klog lines on stderr. */
   log?: ProxyLogger;
   /** Told about every sync attempt (tests, benchmarks, `svcnet up`'s readiness). */
@@ -136,7 +143,9 @@ function makeBackend(
       };
     }
     case 'nftables': {
-      const proxier = new NftProxier(new NftExecutor(run), {
+      const spawner = opts.spawner ?? (opts.runner ? undefined : hostSpawner);
+      const session = spawner && new NftSession(spawner);
+      const proxier = new NftProxier(new NftExecutor(run, undefined, session), {
         clusterCIDR: opts.clusterCIDR,
         nodePortAddresses,
         ...(opts.serviceCIDRs ? { serviceCIDRs: opts.serviceCIDRs } : {}),
@@ -152,7 +161,7 @@ function makeBackend(
               counts: { nftables: { chains: s.chains, rules: s.rules, elements: s.elements } },
             };
           },
-          close: async () => {},
+          close: async () => session?.close(),
         },
       };
     }

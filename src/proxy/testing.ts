@@ -2,6 +2,8 @@
  * Builders for Service and EndpointSlice JSON in proxy tests and benchmarks (kept in src so unit
  * tests beside the code and bench/ can share them).
  */
+import { spawn } from 'node:child_process';
+import type { NftSession, Spawner } from './backends/nftables/session.js';
 import type { EndpointSliceLike, ServiceLike } from './model.js';
 import { SERVICE_NAME_LABEL } from './model.js';
 
@@ -46,4 +48,10 @@ export function makeSlice(
       };
     }),
   };
+}
+
+/** Spawns inside the namespaces of process `pid` (a test sandbox's init) with stdin and stdout piped: for {@link NftSession}. */
+export function nsenterSpawner(pid: number): Spawner {
+  return (argv) =>
+    spawn('nsenter', ['--target', String(pid), '--net', '--mount', '--pid', '--', ...argv], { stdio: ['pipe', 'pipe', 'ignore'] });
 }

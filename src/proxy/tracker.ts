@@ -158,6 +158,11 @@ export interface StaleUDPEndpoint {
 export interface UpdateResult {
   /** Services (`namespace/name`) whose ports or endpoints changed: their chains need rewriting. */
   updatedServices: Set<string>;
+  /**
+   * Service port keys (see servicePortKey) of those Services whose port or endpoints may have
+   * changed, including ports that went away: a partial sync rebuilds only these ports' rules.
+   */
+  updatedServicePorts?: Set<string>;
   /** Cluster IPs of removed UDP ports (conntrack entries to clear). */
   deletedUDPClusterIPs: Set<string>;
   deletedUDPEndpoints: StaleUDPEndpoint[];
@@ -201,8 +206,10 @@ export class ProxyState {
 
   /** Applies every pending change to {@link services}/{@link endpoints} and reports what changed. */
   apply(): UpdateResult {
+    const ports = new Set<string>();
     const result: UpdateResult = {
       updatedServices: new Set(),
+      updatedServicePorts: ports,
       deletedUDPClusterIPs: new Set(),
       deletedUDPEndpoints: [],
       newlyActiveUDPServices: [],
@@ -211,6 +218,8 @@ export class ProxyState {
     const oldEndpoints = new Map<string, EndpointInfo[]>();
     for (const [nn, change] of this.serviceChanges.checkout()) {
       result.updatedServices.add(nn);
+      for (const key of change.previous.keys()) ports.add(key);
+      for (const key of change.current.keys()) ports.add(key);
       for (const [key, info] of change.previous) {
         if (change.current.has(key)) continue;
         this.services.delete(key);
@@ -227,6 +236,8 @@ export class ProxyState {
     result.triggerTimes = triggerTimes;
     for (const [nn, change] of changes) {
       result.updatedServices.add(nn);
+      for (const key of change.previous.keys()) ports.add(key);
+      for (const key of change.current.keys()) ports.add(key);
       for (const key of change.previous.keys()) {
         oldEndpoints.set(key, this.endpoints.get(key) ?? []);
         this.endpoints.delete(key);

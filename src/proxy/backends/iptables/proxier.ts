@@ -15,8 +15,9 @@ import {
   type IptablesConfig,
   type IptablesRuleset,
   parseForeignRules,
-  renderFullChunks,
+  planFullSync,
   renderPartial,
+  streamFullSync,
 } from './rules.js';
 
 /** Timings of one sync, for metrics and benchmarks. */
@@ -51,43 +52,47 @@ export class IptablesProxier {
   async sync(request: SyncRequest, services: ServicePortMap, endpoints: EndpointsMap, changes?: UpdateResult): Promise<IptablesSyncStats> {
     const t0 = performance.now();
     const previous = request.full ? undefined : this.#applied;
-    // A full sync reads other software's rules (iptables-save, its own process) while it builds ours.
-    const saving = previous ? undefined : this.executor.save().then((text) => ({ text, ms: performance.now() - t0 }));
-    saving?.catch(() => undefined); // awaited below; a build that throws first must not leave it unhandled
     const built = this.#built;
+    const delta = built &&
+      changes && { previous: built, changedServices: changes.updatedServices, changedPorts: changes.updatedServicePorts };
     // Forgotten until the new build completes: a build that throws has consumed `changes`.
     this.#built = undefined;
-    const ruleset = buildRuleset(
-      services,
-      endpoints,
-      this.config,
-      built && changes && { previous: built, changedServices: changes.updatedServices },
-    );
-    this.#built = ruleset;
-    let applyMs = 0;
-    let generateMs = performance.now() - t0;
     this.#applied = undefined;
     const timing: ChunkTiming = { ms: 0, chars: 0 };
+    let ruleset: IptablesRuleset | undefined;
+    let generateMs = 0;
+    let applyMs = 0;
     if (previous) {
-      const r0 = performance.now();
+      ruleset = buildRuleset(services, endpoints, this.config, delta);
+      this.#built = ruleset;
       const text = renderPartial(previous, ruleset);
-      generateMs += performance.now() - r0;
+      generateMs = performance.now() - t0;
       timing.chars = text.length;
       const a0 = performance.now();
       await this.executor.restore(text, { noflush: true });
-      applyMs += performance.now() - a0;
+      applyMs = performance.now() - a0;
     } else {
-      const saved = await (saving as NonNullable<typeof saving>);
-      applyMs += saved.ms;
+      // Other software's rules are read (iptables-save) while the filter rules are planned; the nat
+      // chains are built while iptables-restore parses the text before them.
+      const saving = this.executor.save();
+      saving.catch(() => undefined); // awaited below; a plan that throws first must not leave it unhandled
+      const plan = planFullSync(services, endpoints, this.config, delta);
+      generateMs = performance.now() - t0;
+      const saved = await saving;
+      applyMs = performance.now() - t0 - generateMs;
       const p0 = performance.now();
-      const foreign = parseForeignRules(saved.text);
+      const foreign = parseForeignRules(saved);
       generateMs += performance.now() - p0;
-      // Rendered while iptables-restore parses the chunks already written.
+      const done = (complete: IptablesRuleset) => {
+        ruleset = complete;
+        this.#built = complete;
+      };
       const a0 = performance.now();
-      await this.executor.restoreChunks(timedChunks(renderFullChunks(ruleset, foreign), timing), { noflush: false });
+      await this.executor.restoreChunks(timedChunks(streamFullSync(plan, foreign, done), timing), { noflush: false });
       applyMs += performance.now() - a0;
       generateMs += timing.ms;
     }
+    if (!ruleset) throw new Error('iptables-restore finished before the ruleset was complete');
     this.#applied = ruleset;
     return { full: !previous, generateMs, applyMs, bytes: timing.chars, ...countRules(ruleset) };
   }

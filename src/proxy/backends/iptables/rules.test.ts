@@ -3,15 +3,18 @@ import { describe, test } from 'node:test';
 import type { EndpointSliceLike, ServiceLike } from '../../model.js';
 import { makeService, makeSlice } from '../../testing.js';
 import { ProxyState } from '../../tracker.js';
+import { Churn } from './churn.js';
 import {
   buildRuleset,
   endpointChainName,
   type IptablesConfig,
   parseForeignRules,
+  planFullSync,
   renderFull,
   renderPartial,
   renderServiceRules,
   servicePortChainName,
+  streamFullSync,
 } from './rules.js';
 
 const config: IptablesConfig = { clusterCIDR: '10.244.0.0/16' };
@@ -254,6 +257,46 @@ describe('partial sync', () => {
   });
 });
 
+describe('streamed full sync', () => {
+  test('writes what renderFull writes for the same state, building as it goes and reusing unchanged Services', () => {
+    const state = new ProxyState('node-1');
+    const churn = new Churn(state, 99, 30);
+    let previous: ReturnType<typeof buildRuleset> | undefined;
+    for (let round = 0; round < 20; round++) {
+      for (let k = 0; k < 4; k++) churn.step();
+      const changes = state.apply();
+      const delta = previous && { previous, changedServices: changes.updatedServices };
+      let streamed: ReturnType<typeof buildRuleset> | undefined;
+      const text = [
+        ...streamFullSync(planFullSync(state.services, state.endpoints, config, delta), undefined, (r) => {
+          streamed = r;
+        }),
+      ].join('');
+      const eager = buildRuleset(state.services, state.endpoints, config);
+      assert.equal(text, renderFull(eager), `round ${round}`);
+      assert.deepEqual([...streamed!.services.keys()], [...eager.services.keys()]);
+      previous = streamed;
+    }
+  });
+
+  test('every chain is declared before a rule is added to it or jumps to it', () => {
+    const state = new ProxyState('node-1');
+    const churn = new Churn(state, 5, 30);
+    for (let k = 0; k < 60; k++) churn.step();
+    state.apply();
+    const declared = new Set<string>();
+    for (const line of renderFull(buildRuleset(state.services, state.endpoints, config)).split('\n')) {
+      if (line.startsWith('*')) declared.clear();
+      if (line.startsWith(':')) declared.add(line.slice(1, line.indexOf(' ')));
+      if (!line.startsWith('-A ')) continue;
+      const chain = line.split(' ')[1]!;
+      const target = / -j (KUBE-\S+)/.exec(line)?.[1];
+      assert.ok(declared.has(chain), `${chain} declared before: ${line}`);
+      if (target) assert.ok(declared.has(target), `${target} declared before: ${line}`);
+    }
+  });
+});
+
 describe('full sync keeps foreign rules', () => {
   test('rules of other software survive; our old chains and jump rules are not carried over', () => {
     const saved = [
@@ -319,21 +362,21 @@ COMMIT
 :KUBE-NODEPORTS - [0:0]
 :KUBE-POSTROUTING - [0:0]
 :KUBE-MARK-MASQ - [0:0]
-:KUBE-SVC-PKJNZ2BPYAP7WCVG - [0:0]
-:KUBE-SEP-HR6IMOEJVBB6KJXA - [0:0]
 -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
--A KUBE-SERVICES -m comment --comment "default/db-service cluster IP" -m tcp -p tcp -d 10.103.132.104 --dport 3306 -j KUBE-SVC-PKJNZ2BPYAP7WCVG
--A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
 -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
 -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
 -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
 -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+:KUBE-SVC-PKJNZ2BPYAP7WCVG - [0:0]
+:KUBE-SEP-HR6IMOEJVBB6KJXA - [0:0]
 -A KUBE-SVC-PKJNZ2BPYAP7WCVG -m comment --comment "default/db-service cluster IP" -m tcp -p tcp -d 10.103.132.104 --dport 3306 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
 -A KUBE-SVC-PKJNZ2BPYAP7WCVG -m comment --comment "default/db-service -> 10.244.1.2:3306" -j KUBE-SEP-HR6IMOEJVBB6KJXA
 -A KUBE-SEP-HR6IMOEJVBB6KJXA -m comment --comment default/db-service -s 10.244.1.2 -j KUBE-MARK-MASQ
 -A KUBE-SEP-HR6IMOEJVBB6KJXA -m comment --comment default/db-service -m tcp -p tcp -j DNAT --to-destination 10.244.1.2:3306
+-A KUBE-SERVICES -m comment --comment "default/db-service cluster IP" -m tcp -p tcp -d 10.103.132.104 --dport 3306 -j KUBE-SVC-PKJNZ2BPYAP7WCVG
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
 COMMIT
 `;
 const THREE = `nat: -A KUBE-SERVICES -m comment --comment "default/webui-svc:http cluster IP" -m tcp -p tcp -d 10.96.0.20 --dport 80 -j KUBE-SVC-XE5BJ75BFCO2IGLH

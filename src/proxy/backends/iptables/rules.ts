@@ -29,14 +29,15 @@
 
 import { chainHash, cidrContains } from '../../ipv4.js';
 import {
+  type ChainPlan,
   type EndpointInfo,
   type EndpointsMap,
   endpointString,
   planChains,
   type ServicePortInfo,
   type ServicePortMap,
-  sortedKeysFrom,
 } from '../../model.js';
+import { VersionedMap } from '../../versioned-map.js';
 import { chunkLines } from '../chunks.js';
 
 /** Node-wide settings that shape the rules. */
@@ -87,7 +88,7 @@ export interface ServiceRules {
 /** The whole desired state: per-service rules plus the config they were built with. */
 export interface IptablesRuleset {
   readonly config: IptablesConfig;
-  /** By service-port key, sorted. */
+  /** By service-port key; in key order only when built whole (partial syncs derive it in place). */
   readonly services: ReadonlyMap<string, ServiceRules>;
 }
 
@@ -133,22 +134,27 @@ export function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
-/** Builds one service port's rules (the heart of kube-proxy's syncProxyRules loop body). */
-export function serviceRules(info: ServicePortInfo, endpoints: readonly EndpointInfo[], config: IptablesConfig): ServiceRules {
+type FilterDispatchChain = Extract<DispatchChain, `filter ${string}`>;
+type FilterDispatch = Record<FilterDispatchChain, string[]>;
+
+/**
+ * The filter-table rules one service port adds to the dispatch chains (rejects and drops for
+ * missing endpoints, health-check ports, the LoadBalancer firewall). They depend only on which
+ * endpoints the port has, so a full sync writes the whole filter table — which comes first in the
+ * restore text, as kube-proxy writes it — before building any Service's nat chains.
+ */
+function filterDispatch(info: ServicePortInfo, cat: ChainPlan): FilterDispatch {
   const proto = info.protocol.toLowerCase();
   const name = info.name;
-  const hash = chainHash(name + proto, 16);
-  const svcChain = `KUBE-SVC-${hash}`;
-  const svlChain = `KUBE-SVL-${hash}`;
-  const extChain = `KUBE-EXT-${hash}`;
-  const fwChain = `KUBE-FW-${hash}`;
-  const cat = planChains(endpoints, info);
-  const { clusterEndpoints, localEndpoints, hasAnyEndpoints } = cat;
-  const { usesClusterChain, usesLocalChain, hasInternal, hasExternal, usesExtChain, usesFwChain } = cat;
-  const internalChain = cat.internalToLocal ? svlChain : svcChain;
-  const externalPolicyChain = cat.externalToLocal ? svlChain : svcChain;
-  const lbChain = usesFwChain ? fwChain : extChain;
-
+  const { hasAnyEndpoints, hasInternal, hasExternal, usesFwChain } = cat;
+  const dispatch: FilterDispatch = {
+    'filter KUBE-SERVICES': [],
+    'filter KUBE-EXTERNAL-SERVICES': [],
+    'filter KUBE-NODEPORTS': [],
+    'filter KUBE-PROXY-FIREWALL': [],
+  };
+  const match = `-m ${proto} -p ${proto}`;
+  const dst = (ip: string, port: number) => `${match} -d ${ip} --dport ${port}`;
   const noEndpointsComment = `${name} has no endpoints`;
   const noLocalComment = `${name} has no local endpoints`;
   const internalFilter = !hasAnyEndpoints
@@ -162,14 +168,69 @@ export function serviceRules(info: ServicePortInfo, endpoints: readonly Endpoint
       ? { target: 'DROP', comment: noLocalComment }
       : undefined;
 
-  const dispatch: Record<DispatchChain, string[]> = {
-    'nat KUBE-SERVICES': [],
-    'nat KUBE-NODEPORTS': [],
-    'filter KUBE-SERVICES': [],
-    'filter KUBE-EXTERNAL-SERVICES': [],
-    'filter KUBE-NODEPORTS': [],
-    'filter KUBE-PROXY-FIREWALL': [],
-  };
+  if (internalFilter) {
+    dispatch['filter KUBE-SERVICES'].push(
+      `-A KUBE-SERVICES ${comment(internalFilter.comment)} ${dst(info.clusterIP, info.port)} -j ${internalFilter.target}`,
+    );
+  }
+  for (const ip of info.externalIPs) {
+    if (externalFilter) {
+      dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
+        `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} ${dst(ip, info.port)} -j ${externalFilter.target}`,
+      );
+    }
+  }
+  if (usesFwChain) {
+    const fwChain = servicePortChainName('KUBE-FW-', name, proto);
+    for (const ip of info.loadBalancerVIPs) {
+      dispatch['filter KUBE-PROXY-FIREWALL'].push(
+        `-A KUBE-PROXY-FIREWALL ${comment(`${name} traffic not accepted by ${fwChain}`)} ${dst(ip, info.port)} -j DROP`,
+      );
+    }
+  }
+  if (externalFilter) {
+    for (const ip of info.loadBalancerVIPs) {
+      dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
+        `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} ${dst(ip, info.port)} -j ${externalFilter.target}`,
+      );
+    }
+  }
+  if (info.nodePort !== 0 && externalFilter) {
+    dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
+      `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} -m addrtype --dst-type LOCAL ${match} --dport ${info.nodePort} -j ${externalFilter.target}`,
+    );
+  }
+  // Health-check node port: always open, whether or not this node has endpoints.
+  if (info.healthCheckNodePort !== 0) {
+    dispatch['filter KUBE-NODEPORTS'].push(
+      `-A KUBE-NODEPORTS ${comment(`${name} health check node port`)} -m tcp -p tcp --dport ${info.healthCheckNodePort} -j ACCEPT`,
+    );
+  }
+  return dispatch;
+}
+
+/** Builds one service port's rules (the heart of kube-proxy's syncProxyRules loop body); `cat` when already planned. */
+export function serviceRules(
+  info: ServicePortInfo,
+  endpoints: readonly EndpointInfo[],
+  config: IptablesConfig,
+  cat: ChainPlan = planChains(endpoints, info),
+  filter: FilterDispatch = filterDispatch(info, cat),
+): ServiceRules {
+  const proto = info.protocol.toLowerCase();
+  const name = info.name;
+  const hash = chainHash(name + proto, 16);
+  const svcChain = `KUBE-SVC-${hash}`;
+  const svlChain = `KUBE-SVL-${hash}`;
+  const extChain = `KUBE-EXT-${hash}`;
+  const fwChain = `KUBE-FW-${hash}`;
+  const { clusterEndpoints, localEndpoints, hasAnyEndpoints } = cat;
+  const { usesClusterChain, usesLocalChain, hasInternal, hasExternal, usesExtChain, usesFwChain } = cat;
+  const internalChain = cat.internalToLocal ? svlChain : svcChain;
+  const externalPolicyChain = cat.externalToLocal ? svlChain : svcChain;
+  const lbChain = usesFwChain ? fwChain : extChain;
+
+  const dispatch: Record<DispatchChain, string[]> = { 'nat KUBE-SERVICES': [], 'nat KUBE-NODEPORTS': [], ...filter };
   const natChains = new Map<string, string[]>();
   const chain = (c: string) => {
     let lines = natChains.get(c);
@@ -188,57 +249,23 @@ export function serviceRules(info: ServicePortInfo, endpoints: readonly Endpoint
     dispatch['nat KUBE-SERVICES'].push(
       `-A KUBE-SERVICES ${comment(`${name} cluster IP`)} ${dst(info.clusterIP, info.port)} -j ${internalChain}`,
     );
-  } else if (internalFilter) {
-    dispatch['filter KUBE-SERVICES'].push(
-      `-A KUBE-SERVICES ${comment(internalFilter.comment)} ${dst(info.clusterIP, info.port)} -j ${internalFilter.target}`,
-    );
   }
 
   // External IPs.
   for (const ip of info.externalIPs) {
     if (hasAnyEndpoints)
       dispatch['nat KUBE-SERVICES'].push(`-A KUBE-SERVICES ${comment(`${name} external IP`)} ${dst(ip, info.port)} -j ${extChain}`);
-    if (externalFilter) {
-      dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
-        `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} ${dst(ip, info.port)} -j ${externalFilter.target}`,
-      );
-    }
   }
 
   // LoadBalancer ingress IPs.
   for (const ip of info.loadBalancerVIPs) {
     if (hasAnyEndpoints)
       dispatch['nat KUBE-SERVICES'].push(`-A KUBE-SERVICES ${comment(`${name} loadbalancer IP`)} ${dst(ip, info.port)} -j ${lbChain}`);
-    if (usesFwChain) {
-      dispatch['filter KUBE-PROXY-FIREWALL'].push(
-        `-A KUBE-PROXY-FIREWALL ${comment(`${name} traffic not accepted by ${fwChain}`)} ${dst(ip, info.port)} -j DROP`,
-      );
-    }
-  }
-  if (externalFilter) {
-    for (const ip of info.loadBalancerVIPs) {
-      dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
-        `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} ${dst(ip, info.port)} -j ${externalFilter.target}`,
-      );
-    }
   }
 
   // Node port.
-  if (info.nodePort !== 0) {
-    if (hasAnyEndpoints)
-      dispatch['nat KUBE-NODEPORTS'].push(`-A KUBE-NODEPORTS ${comment(name)} ${match} --dport ${info.nodePort} -j ${extChain}`);
-    if (externalFilter) {
-      dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
-        `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} -m addrtype --dst-type LOCAL ${match} --dport ${info.nodePort} -j ${externalFilter.target}`,
-      );
-    }
-  }
-
-  // Health-check node port: always open, whether or not this node has endpoints.
-  if (info.healthCheckNodePort !== 0) {
-    dispatch['filter KUBE-NODEPORTS'].push(
-      `-A KUBE-NODEPORTS ${comment(`${name} health check node port`)} -m tcp -p tcp --dport ${info.healthCheckNodePort} -j ACCEPT`,
-    );
+  if (info.nodePort !== 0 && hasAnyEndpoints) {
+    dispatch['nat KUBE-NODEPORTS'].push(`-A KUBE-NODEPORTS ${comment(name)} ${match} --dport ${info.nodePort} -j ${extChain}`);
   }
 
   // Internal traffic: masquerade what comes from outside the pod network (or everything).
@@ -338,6 +365,22 @@ export interface RulesetDelta {
   previous: IptablesRuleset;
   /** Services (`namespace/name`) whose ports or endpoints changed. */
   changedServices: ReadonlySet<string>;
+  /**
+   * The service port keys of those Services (UpdateResult.updatedServicePorts): when given, a
+   * build derives the new ruleset from `previous` touching only these ports, O(changes) instead
+   * of O(services).
+   */
+  changedPorts?: ReadonlySet<string>;
+}
+
+/**
+ * How a ruleset was derived from an earlier one: only these service port keys may differ. Weak, or
+ * every ruleset would keep its predecessor, and so all of them, alive.
+ */
+const derivations = new WeakMap<IptablesRuleset, { from: WeakRef<IptablesRuleset>; keys: ReadonlySet<string> }>();
+
+function sameConfig(a: IptablesConfig, b: IptablesConfig): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**
@@ -350,15 +393,36 @@ export function buildRuleset(
   config: IptablesConfig,
   delta?: RulesetDelta,
 ): IptablesRuleset {
-  const reuse = delta && JSON.stringify(delta.previous.config) === JSON.stringify(config) ? delta : undefined;
+  const previous = delta?.previous;
+  if (delta?.changedPorts && previous?.services instanceof VersionedMap && sameConfig(previous.config, config)) {
+    const changes: Array<[string, ServiceRules | undefined]> = [];
+    for (const key of delta.changedPorts) {
+      const info = services.get(key);
+      changes.push([key, info && serviceRules(info, endpoints.get(key) ?? [], config)]);
+    }
+    const ruleset: IptablesRuleset = { config, services: previous.services.derive(changes) };
+    derivations.set(ruleset, { from: new WeakRef(previous), keys: delta.changedPorts });
+    const before = counts.get(previous);
+    if (before) {
+      const after = { ...before };
+      for (const key of delta.changedPorts) {
+        addCounts(after, previous.services.get(key), -1);
+        addCounts(after, ruleset.services.get(key), 1);
+      }
+      counts.set(ruleset, after);
+    }
+    return ruleset;
+  }
+  const reuse = delta && sameConfig(delta.previous.config, config) ? delta : undefined;
   const out = new Map<string, ServiceRules>();
-  const keys = delta ? sortedKeysFrom(delta.previous.services.keys(), services) : [...services.keys()].sort();
+  // Sorted afresh: rulesets derived by partial syncs keep their keys in no particular order.
+  const keys = [...services.keys()].sort();
   for (const key of keys) {
     const info = services.get(key)!;
     const previous = reuse && !reuse.changedServices.has(info.namespacedName) ? reuse.previous.services.get(key) : undefined;
     out.set(key, previous ?? serviceRules(info, endpoints.get(key) ?? [], config));
   }
-  return { config, services: out };
+  return { config, services: new VersionedMap(out) };
 }
 
 function dispatchLines(ruleset: IptablesRuleset, which: DispatchChain): string[] {
@@ -452,35 +516,153 @@ export function parseForeignRules(saveText: string): ForeignRules {
 }
 
 /**
+ * A full sync's services in key order: each port's filter rules known up front, its complete
+ * rules built (or reused) when the nat table's text reaches it.
+ */
+interface FullSource {
+  readonly config: IptablesConfig;
+  readonly keys: readonly string[];
+  filter(key: string): Readonly<Record<FilterDispatchChain, readonly string[]>>;
+  rules(key: string): ServiceRules;
+}
+
+/** The plan of a full sync: see {@link planFullSync}. */
+export interface FullSyncPlan {
+  readonly source: FullSource;
+}
+
+/**
+ * Prepares a full sync: sorts the service ports and works out every port's filter rules (cheap:
+ * which endpoints it has), reusing unchanged ports' rules from `delta.previous` as
+ * {@link buildRuleset} does. The nat chains are built later, while iptables-restore already
+ * parses the text before them ({@link streamFullSync}).
+ */
+export function planFullSync(
+  services: ServicePortMap,
+  endpoints: EndpointsMap,
+  config: IptablesConfig,
+  delta?: RulesetDelta,
+): FullSyncPlan {
+  const reuse = delta && sameConfig(delta.previous.config, config) ? delta : undefined;
+  const keys = [...services.keys()].sort();
+  const reused = new Map<string, ServiceRules>();
+  const planned = new Map<string, { cat: ChainPlan; filter: FilterDispatch }>();
+  for (const key of keys) {
+    const info = services.get(key)!;
+    const previous = reuse && !reuse.changedServices.has(info.namespacedName) ? reuse.previous.services.get(key) : undefined;
+    if (previous) reused.set(key, previous);
+    else {
+      const cat = planChains(endpoints.get(key) ?? [], info);
+      planned.set(key, { cat, filter: filterDispatch(info, cat) });
+    }
+  }
+  return {
+    source: {
+      config,
+      keys,
+      filter: (key) => reused.get(key)?.dispatch ?? planned.get(key)!.filter,
+      rules: (key) => {
+        const previous = reused.get(key);
+        if (previous) return previous;
+        const { cat, filter } = planned.get(key)!;
+        return serviceRules(services.get(key)!, endpoints.get(key) ?? [], config, cat, filter);
+      },
+    },
+  };
+}
+
+/**
+ * The text of {@link renderFull} for a planned full sync in chunks of about 64 KiB, each built and
+ * rendered when pulled: iptables-restore parses the filter table and the first Services' nat
+ * chains while later Services are built. `done` receives the complete ruleset after the last chunk.
+ */
+export function streamFullSync(
+  plan: FullSyncPlan,
+  foreign: ForeignRules | undefined,
+  done: (ruleset: IptablesRuleset) => void,
+): Iterable<string> {
+  return chunkLines(fullLines(plan.source, foreign, done));
+}
+
+/**
  * The complete nat and filter tables, for `iptables-restore` WITHOUT --noflush: replaces both tables
  * atomically; `foreign` (from the current `iptables-save`) keeps other software's rules.
  */
 export function renderFull(ruleset: IptablesRuleset, foreign?: ForeignRules): string {
-  return [...renderFullChunks(ruleset, foreign)].join('');
+  const source: FullSource = {
+    config: ruleset.config,
+    keys: [...ruleset.services.keys()].sort(),
+    filter: (key) => ruleset.services.get(key)!.dispatch,
+    rules: (key) => ruleset.services.get(key)!,
+  };
+  return [...chunkLines(fullLines(source, foreign))].join('');
 }
 
-/** {@link renderFull}'s text in chunks of about 64 KiB, each rendered when pulled: iptables-restore parses the first while the rest is written. */
-export function renderFullChunks(ruleset: IptablesRuleset, foreign?: ForeignRules): Iterable<string> {
-  return chunkLines(fullLines(ruleset, foreign));
-}
-
-function* fullLines(ruleset: IptablesRuleset, foreign?: ForeignRules): Generator<string> {
-  const fixed = fixedRules(ruleset.config);
-  for (const table of ['filter', 'nat'] as const) {
+/**
+ * kube-proxy's two tables, filter first. The nat table declares each Service's chains just before
+ * their rules, and the dispatch chains' rules (which jump to them) come last: the tables come out
+ * as with all declarations first, but the nat text can be written Service by Service as each is built.
+ */
+function* fullLines(source: FullSource, foreign?: ForeignRules, done?: (ruleset: IptablesRuleset) => void): Generator<string> {
+  const fixed = fixedRules(source.config);
+  const head = function* (table: 'filter' | 'nat') {
     yield `*${table}`;
     const foreignChains = foreign?.chains[table] ?? [];
     const declared = new Set(foreignChains.map((l) => l.slice(1).split(' ')[0]));
     for (const builtin of BUILTIN_CHAINS[table]) if (!declared.has(builtin)) yield `:${builtin} ACCEPT [0:0]`;
     yield* foreignChains;
     for (const c of FIXED_CHAINS[table]) yield `:${c} - [0:0]`;
-    if (table === 'nat') for (const rules of ruleset.services.values()) for (const c of rules.natChains.keys()) yield `:${c} - [0:0]`;
     yield* JUMP_RULES[table];
     yield* foreign?.rules[table] ?? [];
-    for (const d of DISPATCH_CHAINS) if (d.startsWith(table)) yield* dispatchLines(ruleset, d);
-    yield* fixed[table];
-    if (table === 'nat') for (const rules of ruleset.services.values()) for (const lines of rules.natChains.values()) yield* lines;
-    yield 'COMMIT';
+  };
+  yield* head('filter');
+  for (const d of DISPATCH_CHAINS) {
+    if (!d.startsWith('filter')) continue;
+    for (const key of source.keys) yield* source.filter(key)[d as FilterDispatchChain];
   }
+  yield* fixed.filter;
+  yield 'COMMIT';
+  yield* head('nat');
+  yield* fixed.nat;
+  const built = new Map<string, ServiceRules>();
+  for (const key of source.keys) {
+    const rules = source.rules(key);
+    built.set(key, rules);
+    for (const c of rules.natChains.keys()) yield `:${c} - [0:0]`;
+    for (const lines of rules.natChains.values()) yield* lines;
+  }
+  const ruleset: IptablesRuleset = { config: source.config, services: new VersionedMap(built) };
+  for (const d of DISPATCH_CHAINS) if (d.startsWith('nat')) yield* dispatchLines(ruleset, d);
+  yield 'COMMIT';
+  done?.(ruleset);
+}
+
+type Pair = [ServiceRules | undefined, ServiceRules | undefined];
+
+/**
+ * Service ports whose rules differ between two rulesets, as [before, after] (undefined = absent):
+ * ports changed or removed in key order, then ports added in key order. When `current` was
+ * derived from `previous`, only the ports it rebuilt are looked at; otherwise every port is
+ * compared, one identity check for each port a build reused.
+ */
+function changedPairs(previous: IptablesRuleset, current: IptablesRuleset): Pair[] {
+  const changed: Pair[] = [];
+  const added: Pair[] = [];
+  const visit = (before: ServiceRules | undefined, after: ServiceRules | undefined) => {
+    if (before === after || before?.fingerprint === after?.fingerprint) return;
+    (before ? changed : added).push([before, after]);
+  };
+  const derivation = derivations.get(current);
+  if (derivation?.from.deref() === previous) {
+    for (const key of derivation.keys) visit(previous.services.get(key), current.services.get(key));
+  } else {
+    for (const [key, before] of previous.services) visit(before, current.services.get(key));
+    for (const [key, after] of current.services) if (!previous.services.has(key)) visit(undefined, after);
+  }
+  // Sorted, so the text does not depend on how the pairs were found or on the maps' order.
+  const keyOf = ([before, after]: Pair) => (before ?? after)!.key;
+  const byKey = (a: Pair, b: Pair) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0);
+  return [...changed.sort(byKey), ...added.sort(byKey)];
 }
 
 /**
@@ -499,8 +681,8 @@ export function renderPartial(previous: IptablesRuleset, current: IptablesRulese
   // Service's traffic are added before the nat block and removed after it, so a connection never
   // meets neither the REJECT nor the DNAT (its SYN would vanish and hang until a retry).
   const filterRemovals: string[] = [];
-  const changed = (a: ServiceRules | undefined, b: ServiceRules | undefined) => a !== b && a?.fingerprint !== b?.fingerprint;
-  if (JSON.stringify(previous.config) !== JSON.stringify(current.config)) {
+  const pairs = changedPairs(previous, current);
+  if (!sameConfig(previous.config, current.config)) {
     for (const d of DISPATCH_CHAINS) {
       const [table, chainName] = d.split(' ') as ['filter' | 'nat', string];
       decl[table].push(`:${chainName} - [0:0]`);
@@ -515,7 +697,6 @@ export function renderPartial(previous: IptablesRuleset, current: IptablesRulese
     const removed: Record<'filter' | 'nat', string[]> = { filter: [], nat: [] };
     const added: Record<'filter' | 'nat', string[]> = { filter: [], nat: [] };
     const diff = (before: ServiceRules | undefined, after: ServiceRules | undefined) => {
-      if (!changed(before, after)) return;
       for (const d of DISPATCH_CHAINS) {
         const table = d.startsWith('nat') ? 'nat' : 'filter';
         const old = before?.dispatch[d] ?? [];
@@ -526,21 +707,17 @@ export function renderPartial(previous: IptablesRuleset, current: IptablesRulese
         else for (const line of fresh.reverse()) added[table].push(`-I KUBE-SERVICES 1${line.slice('-A KUBE-SERVICES'.length)}`);
       }
     };
-    for (const [key, before] of previous.services) diff(before, current.services.get(key));
-    for (const [key, after] of current.services) if (!previous.services.has(key)) diff(undefined, after);
+    for (const [before, after] of pairs) diff(before, after);
     rules.nat.push(...removed.nat, ...added.nat);
     rules.filter.push(...added.filter);
     filterRemovals.push(...removed.filter);
   }
   const stale = new Set<string>();
-  for (const [key, before] of previous.services) {
-    const after = current.services.get(key);
-    if (!changed(before, after)) continue;
-    for (const c of before.natChains.keys()) if (!after?.natChains.has(c)) stale.add(c);
+  for (const [before, after] of pairs) {
+    for (const c of before?.natChains.keys() ?? []) if (!after?.natChains.has(c)) stale.add(c);
   }
-  for (const [key, after] of current.services) {
-    const before = previous.services.get(key);
-    if (!changed(before, after)) continue;
+  for (const [before, after] of pairs) {
+    if (!after) continue;
     for (const [c, lines] of after.natChains) {
       stale.delete(c);
       const old = before?.natChains.get(c);
@@ -572,15 +749,32 @@ export function renderServiceRules(rules: ServiceRules): string {
 }
 
 /** Rule and chain counts per table (for the sync_proxy_rules_iptables_total metric and benchmarks). */
-export function countRules(ruleset: IptablesRuleset): { natRules: number; filterRules: number; natChains: number } {
-  let natRules = 0;
-  let filterRules = 0;
-  let natChains = FIXED_CHAINS.nat.length;
-  for (const r of ruleset.services.values()) {
-    natRules += r.dispatch['nat KUBE-SERVICES'].length + r.dispatch['nat KUBE-NODEPORTS'].length;
-    filterRules += DISPATCH_CHAINS.filter((d) => d.startsWith('filter')).reduce((n, d) => n + r.dispatch[d].length, 0);
-    for (const lines of r.natChains.values()) natRules += lines.length;
-    natChains += r.natChains.size;
+export function countRules(ruleset: IptablesRuleset): RuleCounts {
+  let out = counts.get(ruleset);
+  if (!out) {
+    out = { natRules: 0, filterRules: 0, natChains: FIXED_CHAINS.nat.length };
+    for (const r of ruleset.services.values()) addCounts(out, r, 1);
+    counts.set(ruleset, out);
   }
-  return { natRules, filterRules, natChains };
+  return { ...out };
+}
+
+/** Rule and chain counts of a ruleset. */
+export interface RuleCounts {
+  natRules: number;
+  filterRules: number;
+  natChains: number;
+}
+
+/** Counts per ruleset, carried from one ruleset to the one derived from it. */
+const counts = new WeakMap<IptablesRuleset, RuleCounts>();
+
+const FILTER_DISPATCH = DISPATCH_CHAINS.filter((d) => d.startsWith('filter'));
+
+function addCounts(total: RuleCounts, r: ServiceRules | undefined, sign: 1 | -1): void {
+  if (!r) return;
+  total.natRules += sign * (r.dispatch['nat KUBE-SERVICES'].length + r.dispatch['nat KUBE-NODEPORTS'].length);
+  for (const d of FILTER_DISPATCH) total.filterRules += sign * r.dispatch[d].length;
+  for (const lines of r.natChains.values()) total.natRules += sign * lines.length;
+  total.natChains += sign * r.natChains.size;
 }

@@ -16,18 +16,31 @@ import {
   renderNftPartial,
   streamNftFull,
 } from './rules.js';
+import type { NftSession } from './session.js';
+
+/**
+ * Transactions up to this size go through the {@link NftSession} when there is one: the ~15 ms a
+ * new nft process costs matters next to a small transaction, not next to a large one (which then
+ * need not be written as one line).
+ */
+export const SESSION_MAX_CHARS = 256 * 1024;
 
 /** Runs `nft`. */
 export class NftExecutor {
   constructor(
     readonly run: CommandRunner,
     readonly timeoutMs = 600_000,
+    /** A long-lived `nft -i` for small transactions; without it each transaction is its own `nft -f -`. */
+    readonly session?: NftSession,
   ) {}
 
   /** Applies one transaction. */
   async apply(text: string): Promise<void> {
     if (text === '') return;
-    await this.run(['nft', '-f', '-'], { input: text, timeoutMs: this.timeoutMs });
+    // The session joins the lines into one, where a `#` would comment out the rest: such text (none
+    // of ours has one) goes to its own process.
+    if (this.session && text.length <= SESSION_MAX_CHARS && !text.includes('#')) await this.session.apply(text);
+    else await this.run(['nft', '-f', '-'], { input: text, timeoutMs: this.timeoutMs });
   }
 
   /** Applies one transaction streamed in chunks as they are produced (see {@link runWithChunks}). */
@@ -77,7 +90,8 @@ export class NftProxier {
   async sync(request: SyncRequest, services: ServicePortMap, endpoints: EndpointsMap, changes?: UpdateResult): Promise<NftSyncStats> {
     const previous = request.full ? undefined : this.#applied;
     const built = this.#built;
-    const delta = built && changes && { previous: built, changedServices: changes.updatedServices };
+    const delta = built &&
+      changes && { previous: built, changedServices: changes.updatedServices, changedPorts: changes.updatedServicePorts };
     // Forgotten until the new build completes: a build that throws has consumed `changes`.
     this.#built = undefined;
     this.#applied = undefined;

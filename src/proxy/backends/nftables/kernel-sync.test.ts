@@ -7,9 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { withNetSandbox } from '../../../../test/helpers/sandbox.js';
+import { nsenterSpawner } from '../../testing.js';
 import { ProxyState } from '../../tracker.js';
 import { Churn } from '../iptables/churn.js';
 import { NftExecutor, NftProxier } from './executor.js';
+import { NftSession } from './session.js';
 
 const config = { clusterCIDR: '10.244.0.0/16', serviceCIDRs: ['10.96.0.0/12'] };
 
@@ -48,33 +50,39 @@ function differences(partial: string, full: string): string[] {
 }
 
 describe('nftables partial syncs on the kernel', () => {
-  for (const [label, options] of [
-    ['emptied chains deleted at once (small table)', {}],
-    ['emptied chains deleted later (as in a big table)', { eagerDeleteMaxChains: 0 }],
+  for (const [label, options, viaSession] of [
+    ['emptied chains deleted at once (small table)', {}, false],
+    ['emptied chains deleted later (as in a big table)', { eagerDeleteMaxChains: 0 }, false],
+    ['partial transactions through one long-lived nft -i', { eagerDeleteMaxChains: 0 }, true],
   ] as const) {
     test(`a random sequence of partial syncs leaves what one full sync writes: ${label}`, { timeout: 120_000 }, async () => {
       await withNetSandbox(async (sandbox) => {
-        const executor = new NftExecutor(sandbox.run);
-        const proxier = new NftProxier(executor, config, options);
-        const state = new ProxyState('node-1');
-        const churn = new Churn(state, 1234);
-        for (let i = 0; i < 6; i++) churn.step();
-        await proxier.sync({ full: true, reason: 'initial' }, state.services, state.endpoints, state.apply());
-        let partials = 0;
-        for (let round = 0; round < 30; round++) {
-          for (let k = 0; k <= round % 3; k++) churn.step();
-          const stats = await proxier.sync({ full: false, reason: 'requested' }, state.services, state.endpoints, state.apply());
-          if (!stats.full && stats.bytes > 0) partials++;
+        const session = viaSession ? new NftSession(nsenterSpawner(sandbox.pid)) : undefined;
+        const executor = new NftExecutor(sandbox.run, undefined, session);
+        try {
+          const proxier = new NftProxier(executor, config, options);
+          const state = new ProxyState('node-1');
+          const churn = new Churn(state, 1234);
+          for (let i = 0; i < 6; i++) churn.step();
+          await proxier.sync({ full: true, reason: 'initial' }, state.services, state.endpoints, state.apply());
+          let partials = 0;
+          for (let round = 0; round < 30; round++) {
+            for (let k = 0; k <= round % 3; k++) churn.step();
+            const stats = await proxier.sync({ full: false, reason: 'requested' }, state.services, state.endpoints, state.apply());
+            if (!stats.full && stats.bytes > 0) partials++;
+          }
+          assert.ok(partials > 20, `partial syncs ran (${partials})`);
+          const afterPartials = await executor.list();
+          await proxier.sync({ full: true, reason: 'periodic' }, state.services, state.endpoints, state.apply());
+          const afterFull = await executor.list();
+          assert.ok(state.services.size > 0, 'the sequence leaves some Services');
+          assert.deepEqual(differences(afterPartials, afterFull), []);
+          // The full sync above reused cached per-service rules; one built from nothing must agree.
+          await new NftProxier(executor, config).sync({ full: true, reason: 'initial' }, state.services, state.endpoints);
+          assert.equal(await executor.list(), afterFull);
+        } finally {
+          session?.close();
         }
-        assert.ok(partials > 20, `partial syncs ran (${partials})`);
-        const afterPartials = await executor.list();
-        await proxier.sync({ full: true, reason: 'periodic' }, state.services, state.endpoints, state.apply());
-        const afterFull = await executor.list();
-        assert.ok(state.services.size > 0, 'the sequence leaves some Services');
-        assert.deepEqual(differences(afterPartials, afterFull), []);
-        // The full sync above reused cached per-service rules; one built from nothing must agree.
-        await new NftProxier(executor, config).sync({ full: true, reason: 'initial' }, state.services, state.endpoints);
-        assert.equal(await executor.list(), afterFull);
       });
     });
   }

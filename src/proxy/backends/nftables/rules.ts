@@ -24,14 +24,8 @@
  * later (bench/proxy/README.md has the measurements).
  */
 import { chainHash } from '../../ipv4.js';
-import {
-  type EndpointInfo,
-  type EndpointsMap,
-  planChains,
-  type ServicePortInfo,
-  type ServicePortMap,
-  sortedKeysFrom,
-} from '../../model.js';
+import { type EndpointInfo, type EndpointsMap, planChains, type ServicePortInfo, type ServicePortMap } from '../../model.js';
+import { VersionedMap } from '../../versioned-map.js';
 import { chunkLines } from '../chunks.js';
 
 /** The table every rule lives in. */
@@ -75,6 +69,7 @@ export interface NftServiceRules {
 
 export interface NftRuleset {
   readonly config: NftablesConfig;
+  /** By service-port key; in key order only when built whole (partial syncs derive it in place). */
   readonly services: ReadonlyMap<string, NftServiceRules>;
 }
 
@@ -206,7 +201,24 @@ export interface NftRulesetDelta {
   previous: NftRuleset;
   /** Services (`namespace/name`) whose ports or endpoints changed. */
   changedServices: ReadonlySet<string>;
+  /**
+   * The service port keys of those Services (UpdateResult.updatedServicePorts): when given, a
+   * build derives the new ruleset from `previous` touching only these ports, O(changes) instead
+   * of O(services).
+   */
+  changedPorts?: ReadonlySet<string>;
 }
+
+/**
+ * How a ruleset was derived from an earlier one: only these service port keys may differ. Weak, or
+ * every ruleset would keep its predecessor, and so all of them, alive.
+ */
+interface Derivation {
+  from: WeakRef<NftRuleset>;
+  keys: ReadonlySet<string>;
+}
+
+const derivations = new WeakMap<NftRuleset, Derivation>();
 
 /** Each service port's rules in key order, built lazily, reusing unchanged services' rules from `delta.previous`. */
 function* nftServices(
@@ -215,9 +227,8 @@ function* nftServices(
   config: NftablesConfig,
   delta?: NftRulesetDelta,
 ): Generator<NftServiceRules> {
-  const reuse = delta && JSON.stringify(delta.previous.config) === JSON.stringify(config) ? delta : undefined;
-  const keys = delta ? sortedKeysFrom(delta.previous.services.keys(), services) : [...services.keys()].sort();
-  for (const key of keys) {
+  const reuse = delta && sameConfig(delta.previous.config, config) ? delta : undefined;
+  for (const key of [...services.keys()].sort()) {
     const info = services.get(key)!;
     const previous = reuse && !reuse.changedServices.has(info.namespacedName) ? reuse.previous.services.get(key) : undefined;
     yield previous ?? nftServiceRules(info, endpoints.get(key) ?? [], config);
@@ -231,9 +242,24 @@ export function buildNftRuleset(
   config: NftablesConfig,
   delta?: NftRulesetDelta,
 ): NftRuleset {
+  const previous = delta?.previous;
+  if (delta?.changedPorts && previous?.services instanceof VersionedMap && sameConfig(previous.config, config)) {
+    const changes: Array<[string, NftServiceRules | undefined]> = [];
+    for (const key of delta.changedPorts) {
+      const info = services.get(key);
+      changes.push([key, info && nftServiceRules(info, endpoints.get(key) ?? [], config)]);
+    }
+    const ruleset: NftRuleset = { config, services: previous.services.derive(changes) };
+    derivations.set(ruleset, { from: new WeakRef(previous), keys: delta.changedPorts });
+    return ruleset;
+  }
   const out = new Map<string, NftServiceRules>();
   for (const rules of nftServices(services, endpoints, config, delta)) out.set(rules.key, rules);
-  return { config, services: out };
+  return { config, services: new VersionedMap(out) };
+}
+
+function sameConfig(a: NftablesConfig, b: NftablesConfig): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 const T = NFT_TABLE;
@@ -335,17 +361,88 @@ function elementItem(e: NftElement): string {
   return `${e.key}${e.comment}${e.value ? ` : ${e.value}` : ''}`;
 }
 
-const elementMaps = new WeakMap<NftRuleset, Map<string, NftElement>>();
+/** Service port keys in sorted order: the order full syncs write, which decides between clashing elements. */
+function sortedRules(services: ReadonlyMap<string, NftServiceRules>): NftServiceRules[] {
+  return [...services.keys()].sort().map((key) => services.get(key)!);
+}
 
-/** Every element of the ruleset by `set key` (shared keys such as a cluster IP appear once). Memoized. */
-function allElements(ruleset: NftRuleset): Map<string, NftElement> {
-  let map = elementMaps.get(ruleset);
-  if (!map) {
-    map = new Map();
-    for (const r of ruleset.services.values()) for (const e of r.elements) map.set(e.id, e);
-    elementMaps.set(ruleset, map);
+/**
+ * Every element of one ruleset by `set key`, with chain and rule counts, kept up to date as
+ * partial syncs replace service ports instead of being rebuilt (O(services)) for each one. Several
+ * ports may provide one element (a cluster IP with several ports; clashing external IPs): each id
+ * keeps its providers sorted by service port key, and the last one's element is what the full
+ * transaction writes (it adds them in key order, later ones replacing earlier).
+ */
+export class NftElementIndex {
+  readonly #providers = new Map<string, Array<{ key: string; element: NftElement }>>();
+  chains = 0;
+  rules = 0;
+
+  /** The ruleset the index currently describes; a partial sync moves it to the next ruleset. */
+  constructor(public describes: NftRuleset) {}
+
+  /** Builds the index of `ruleset` from scratch. */
+  static of(ruleset: NftRuleset): NftElementIndex {
+    const index = new NftElementIndex(ruleset);
+    for (const r of sortedRules(ruleset.services)) index.add(r);
+    return index;
   }
-  return map;
+
+  /** Number of distinct elements. */
+  get size(): number {
+    return this.#providers.size;
+  }
+
+  /** The element the table holds for `id` (`set key`), if any. */
+  get(id: string): NftElement | undefined {
+    return this.#providers.get(id)?.at(-1)?.element;
+  }
+
+  ids(): IterableIterator<string> {
+    return this.#providers.keys();
+  }
+
+  /** Adds one service port's elements and counts (a port's later element replaces its earlier one with the same id). */
+  add(rules: NftServiceRules): void {
+    this.chains += rules.chains.size;
+    for (const c of rules.chains.values()) this.rules += c.length;
+    for (const element of rules.elements) {
+      let providers = this.#providers.get(element.id);
+      if (!providers) {
+        providers = [];
+        this.#providers.set(element.id, providers);
+      }
+      let i = providers.length;
+      while (i > 0 && providers[i - 1]!.key > rules.key) i--;
+      if (i > 0 && providers[i - 1]!.key === rules.key) providers[i - 1]!.element = element;
+      else providers.splice(i, 0, { key: rules.key, element });
+    }
+  }
+
+  /** Removes what {@link add} added for `rules`. */
+  remove(rules: NftServiceRules): void {
+    this.chains -= rules.chains.size;
+    for (const c of rules.chains.values()) this.rules -= c.length;
+    for (const element of rules.elements) {
+      const providers = this.#providers.get(element.id);
+      const i = providers?.findIndex((p) => p.key === rules.key) ?? -1;
+      if (i < 0) continue;
+      providers!.splice(i, 1);
+      if (providers!.length === 0) this.#providers.delete(element.id);
+    }
+  }
+}
+
+const indexes = new WeakMap<NftRuleset, NftElementIndex>();
+
+/** The element index describing `ruleset`: kept from the sync that produced it, else built now. */
+function elementIndex(ruleset: NftRuleset): NftElementIndex {
+  let index = indexes.get(ruleset);
+  if (index?.describes !== ruleset) {
+    index = NftElementIndex.of(ruleset);
+    indexes.set(ruleset, index);
+  }
+  return index;
 }
 
 /**
@@ -365,10 +462,11 @@ function* nftFullLines(
   for (const [c, rule] of base.rules) baseRules.set(c, [...(baseRules.get(c) ?? []), rule]);
   for (const [c, rules] of baseRules) yield chainBodyText(c, rules);
   const built = new Map<string, NftServiceRules>();
-  const elements = new Map<string, NftElement>();
+  // Filled in key order, as the index wants; points at the finished ruleset below.
+  const index = new NftElementIndex({ config, services: built });
   for (const r of services) {
     built.set(r.key, r);
-    for (const e of r.elements) elements.set(e.id, e);
+    index.add(r);
     // The service's sets and chains first: its rules name them (goto, @set) and nft resolves
     // names against what the transaction declared so far.
     for (const [set, body] of r.sets) yield `add set ${T} ${set} { ${body} }`;
@@ -376,14 +474,16 @@ function* nftFullLines(
     for (const [c, rules] of r.chains) if (rules.length) yield chainBodyText(c, rules);
   }
   const bySet = new Map<string, string[]>([['nodeport-ips', base.nodePortIPs]]);
-  for (const e of elements.values()) {
+  for (const id of index.ids()) {
+    const e = index.get(id)!;
     const items = bySet.get(e.set) ?? [];
     items.push(elementItem(e));
     bySet.set(e.set, items);
   }
   for (const [set, items] of bySet) if (items.length) yield setWithElements(set, items);
-  const ruleset: NftRuleset = { config, services: built };
-  elementMaps.set(ruleset, elements);
+  const ruleset: NftRuleset = { config, services: new VersionedMap(built) };
+  index.describes = ruleset;
+  indexes.set(ruleset, index);
   done?.(ruleset);
 }
 
@@ -395,7 +495,7 @@ function* nftFullLines(
  * its rules, which nft resolves without a cache.
  */
 export function renderNftFull(ruleset: NftRuleset): string {
-  return [...chunkLines(nftFullLines(ruleset.config, ruleset.services.values()))].join('');
+  return [...chunkLines(nftFullLines(ruleset.config, sortedRules(ruleset.services)))].join('');
 }
 
 /**
@@ -416,17 +516,30 @@ export function streamNftFull(
 
 /**
  * Service ports whose rules differ between two rulesets, as [before, after] (undefined = absent).
- * Unchanged ports are the same object in both (buildNftRuleset reuses them), so this is one
- * identity check per port.
+ * When `current` was derived from `previous`, only the ports it rebuilt can differ; otherwise
+ * every port is compared, which is one identity check for each port a build reused.
  */
 function changedPairs(previous: NftRuleset, current: NftRuleset): Array<[NftServiceRules | undefined, NftServiceRules | undefined]> {
   const pairs: Array<[NftServiceRules | undefined, NftServiceRules | undefined]> = [];
-  for (const [key, before] of previous.services) {
-    const after = current.services.get(key);
-    if (after !== before && after?.fingerprint !== before.fingerprint) pairs.push([before, after]);
+  const differ = (before: NftServiceRules | undefined, after: NftServiceRules | undefined) =>
+    before !== after && before?.fingerprint !== after?.fingerprint;
+  const derivation = derivations.get(current);
+  if (derivation?.from.deref() === previous) {
+    for (const key of derivation.keys) {
+      const before = previous.services.get(key);
+      const after = current.services.get(key);
+      if (differ(before, after)) pairs.push([before, after]);
+    }
+  } else {
+    for (const [key, before] of previous.services) {
+      const after = current.services.get(key);
+      if (differ(before, after)) pairs.push([before, after]);
+    }
+    for (const [key, after] of current.services) if (!previous.services.has(key)) pairs.push([undefined, after]);
   }
-  for (const [key, after] of current.services) if (!previous.services.has(key)) pairs.push([undefined, after]);
-  return pairs;
+  // In key order, so the transaction's text does not depend on how the pairs were found.
+  const keyOf = ([before, after]: (typeof pairs)[number]) => (before ?? after)!.key;
+  return pairs.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
 }
 
 /** Stale objects left in the kernel (flushed, unreferenced) above which a partial sync deletes them anyway. */
@@ -517,13 +630,24 @@ export function renderNftPartial(previous: NftRuleset, current: NftRuleset, opti
     for (const e of before?.elements ?? []) touchedKeys.add(e.id);
     for (const e of after?.elements ?? []) touchedKeys.add(e.id);
   }
-  const configChanged = JSON.stringify(previous.config) !== JSON.stringify(current.config);
-  const beforeAll = allElements(previous);
-  const afterAll = allElements(current);
-  const pick = (all: Map<string, NftElement>) =>
-    configChanged ? all : new Map([...touchedKeys].filter((k) => all.has(k)).map((k) => [k, all.get(k)!]));
-  const beforeEls = pick(beforeAll);
-  const afterEls = pick(afterAll);
+  // The index of `previous` becomes the index of `current`: touched ids are read before and after.
+  const index = elementIndex(previous);
+  const ids = sameConfig(previous.config, current.config) ? touchedKeys : new Set([...index.ids(), ...touchedKeys]);
+  const pick = () => {
+    const picked = new Map<string, NftElement>();
+    for (const id of ids) {
+      const e = index.get(id);
+      if (e) picked.set(id, e);
+    }
+    return picked;
+  };
+  const beforeEls = pick();
+  for (const [before] of pairs) if (before) index.remove(before);
+  for (const [, after] of pairs) if (after) index.add(after);
+  index.describes = current;
+  indexes.delete(previous);
+  indexes.set(current, index);
+  const afterEls = pick();
   const delEls: string[] = [];
   const addEls = new Map<string, NftElement[]>();
   for (const [id, e] of beforeEls) {
@@ -545,7 +669,7 @@ export function renderNftPartial(previous: NftRuleset, current: NftRuleset, opti
   for (const s of staleSets) leftovers.add(`set ${s}`);
   // Deleting needs the chain cache: do it when this transaction fetches that cache anyway.
   const fetchesCache = delEls.length > 0 || rewrite.some((line) => line.startsWith('add rule'));
-  const small = () => countChains(current) <= (options.eagerDeleteMaxChains ?? 1000);
+  const small = () => index.chains <= (options.eagerDeleteMaxChains ?? 1000);
   if (leftovers.size > 0 && (fetchesCache || leftovers.size >= LEFTOVER_LIMIT || small())) {
     for (const item of [...leftovers].sort())
       removals.push(`delete ${item.startsWith('chain ') ? 'chain' : 'set'} ${T} ${item.slice(item.indexOf(' ') + 1)}`);
@@ -562,19 +686,14 @@ export function renderNftPartial(previous: NftRuleset, current: NftRuleset, opti
   return out.length ? out.join('\n') + '\n' : '';
 }
 
-function countChains(ruleset: NftRuleset): number {
-  let chains = 0;
-  for (const r of ruleset.services.values()) chains += r.chains.size;
-  return chains;
+/** Every element of `ruleset` by id (`set key`), as the table holds them. */
+export function nftElements(ruleset: NftRuleset): Map<string, NftElement> {
+  const index = elementIndex(ruleset);
+  return new Map([...index.ids()].map((id) => [id, index.get(id)!]));
 }
 
-/** Chain, rule and element counts (metrics, benchmarks). */
+/** Chain, rule and element counts (metrics, benchmarks): kept by the sync that produced `ruleset`, else counted. */
 export function countNft(ruleset: NftRuleset): { chains: number; rules: number; elements: number } {
-  let chains = 0;
-  let rules = 0;
-  for (const r of ruleset.services.values()) {
-    chains += r.chains.size;
-    for (const c of r.chains.values()) rules += c.length;
-  }
-  return { chains, rules, elements: allElements(ruleset).size };
+  const index = elementIndex(ruleset);
+  return { chains: index.chains, rules: index.rules, elements: index.size };
 }
