@@ -174,7 +174,7 @@ export class ApiHandler {
         };
         if (table) {
           const list = await storage.list(namespace, params);
-          return json(200, tableFor(res, list.items, list.metadata));
+          return json(200, tableFor(res, list.items, list.metadata, q));
         }
         // Large lists are the hot path: serve them pre-serialized rather than parse and re-stringify.
         return { kind: 'raw', status: 200, contentType: 'application/json', body: await storage.listJson(namespace, params) };
@@ -205,7 +205,7 @@ export class ApiHandler {
           return this.watchResponse(res, namespace, req, filter, table);
         }
         const obj = await storage.get(namespace, name);
-        if (table) return json(200, tableFor(res, [obj], { resourceVersion: obj.metadata.resourceVersion }));
+        if (table) return json(200, tableFor(res, [obj], { resourceVersion: obj.metadata.resourceVersion }, req.query));
         return json(200, obj);
       }
       case 'PUT': {
@@ -373,7 +373,7 @@ export class ApiHandler {
           yield ev as WatchEvent<unknown>;
           continue;
         }
-        const t = tableFor(res, [ev.object], { resourceVersion: ev.object.metadata.resourceVersion }, !first);
+        const t = tableFor(res, [ev.object], { resourceVersion: ev.object.metadata.resourceVersion }, q, !first);
         first = false;
         yield { type: ev.type, object: t } as WatchEvent<unknown>;
       }

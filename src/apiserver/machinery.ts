@@ -11,7 +11,7 @@ import { fieldsMatch, parseFieldSelector } from '../api/fields.js';
 import { matches, parseSelector } from '../api/labels.js';
 import type { KubeObject, ListMeta } from '../api/meta.js';
 import { fieldValue } from '../api/resources.js';
-import { tableFor as renderTable } from '../api/tables/index.js';
+import { type IncludeObject, tableFor as renderTable } from '../api/tables/index.js';
 import { applyPatch, type JsonSchema, managerOrUserAgent, updateManagedFields } from './patch/index.js';
 import type { ObjectFilter } from './registry/generic.js';
 import type { ServedResource } from './registry/index.js';
@@ -136,9 +136,21 @@ export function trackManagedFields(
   obj.metadata.managedFields = managedFields;
 }
 
-/** A meta.k8s.io/v1 Table of the objects, with the columns kube-apiserver prints for the resource. */
-export function tableFor(res: ServedResource, objects: KubeObject[], meta: ListMeta, noHeaders = false): unknown {
-  const t = renderTable(res.info.resource, objects, { now: new Date(), noHeaders }) as unknown as Record<string, unknown>;
+/**
+ * A meta.k8s.io/v1 Table of the objects, with the columns kube-apiserver prints for the resource;
+ * `query` gives includeObject (None, Metadata — the default — or Object).
+ */
+export function tableFor(res: ServedResource, objects: KubeObject[], meta: ListMeta, query: URLSearchParams, noHeaders = false): unknown {
+  const includeObject = includeObjectOf(query);
+  const t = renderTable(res.info.resource, objects, { now: new Date(), noHeaders, includeObject }) as unknown as Record<string, unknown>;
   t.metadata = { resourceVersion: meta.resourceVersion, ...(meta.continue ? { continue: meta.continue } : {}) };
   return t;
+}
+
+/** metav1.TableOptions' includeObject (kube's ValidateTableOptions allows these three or empty). */
+function includeObjectOf(query: URLSearchParams): IncludeObject {
+  const v = query.get('includeObject');
+  if (v === null || v === '') return 'Metadata';
+  if (v === 'None' || v === 'Metadata' || v === 'Object') return v;
+  throw badRequest(`includeObject: Invalid value: ${JSON.stringify(v)}: must be 'Metadata', 'Object', 'None', or empty`);
 }

@@ -144,6 +144,18 @@ describe('kubectl against svcnet', () => {
     assert.equal(json.items[0].kind, 'Deployment');
   });
 
+  test('get --sort-by a field outside metadata (kubectl asks for whole objects in the Table)', async () => {
+    const out = await ok(['get', 'svc', '-A', '--sort-by=.spec.clusterIP']);
+    assert.match(out, /^NAMESPACE\s+NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE$/m);
+    const ips = out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/\s+/)[3]);
+    assert.ok(ips.includes('10.96.0.1'), out);
+    assert.deepEqual(ips, [...ips].sort(), 'sorted by cluster IP');
+  });
+
   test('get -w prints new rows as they come', async () => {
     const child = spawn('kubectl', ['get', 'svc', '-w'], { env: c.env });
     let out = '';

@@ -37,8 +37,12 @@ export interface PartialObjectMetadata {
 export interface TableRow {
   cells: unknown[];
   conditions?: TableRowCondition[];
-  object: PartialObjectMetadata;
+  /** As `includeObject` asks: the object's metadata (the default), the whole object, or absent. */
+  object?: PartialObjectMetadata | KubeObject;
 }
+
+/** metav1.TableOptions' includeObject: what each row carries besides its cells. */
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
 export interface Table {
   kind: 'Table';
@@ -55,6 +59,8 @@ export interface TableOptions {
   noHeaders?: boolean;
   /** The list's resourceVersion, copied into the Table's metadata. */
   resourceVersion?: string;
+  /** What each row carries (default Metadata); kubectl asks for Object to `--sort-by` a field. */
+  includeObject?: IncludeObject;
 }
 
 const NAME_DESCRIPTION =
@@ -688,14 +694,18 @@ export function columnsFor(resource: string): TableColumnDefinition[] {
 }
 
 /**
- * Builds the Table for `objects` of `resource` (plural, e.g. "services"). Each row carries the
- * object's metadata as PartialObjectMetadata, which kubectl needs for `-A` and `--show-labels`.
+ * Builds the Table for `objects` of `resource` (plural, e.g. "services"). By default each row
+ * carries the object's metadata as PartialObjectMetadata, which kubectl needs for `-A` and
+ * `--show-labels`; `includeObject: 'Object'` (kubectl's `--sort-by`) carries the whole object.
  */
 export function tableFor(resource: string, objects: KubeObject[], opts: TableOptions): Table {
   const printer = printers[resource] ?? defaultPrinter;
+  const include = opts.includeObject ?? 'Metadata';
   const rows: TableRow[] = objects.map((obj) => {
     const { cells, conditions } = printer.row(obj, opts.now);
-    const row: TableRow = { cells, object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata } };
+    const row: TableRow = { cells };
+    if (include === 'Object') row.object = obj;
+    else if (include === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
     if (conditions) row.conditions = conditions;
     return row;
   });

@@ -98,6 +98,12 @@ describe('services table', () => {
     assert.deepEqual(t.metadata, { resourceVersion: '42' });
     assert.deepEqual(t.rows[0].object, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: meta('web') });
   });
+
+  test('includeObject: Object carries the whole object (kubectl --sort-by), None no object', () => {
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: meta('web'), spec: { type: 'ClusterIP', ports: [] } };
+    assert.deepEqual(tableFor('services', [svc], { now, includeObject: 'Object' }).rows[0].object, svc);
+    assert.equal('object' in tableFor('services', [svc], { now, includeObject: 'None' }).rows[0], false);
+  });
 });
 
 describe('pods table', () => {
