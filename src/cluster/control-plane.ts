@@ -96,6 +96,7 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
     simulatedNodes: opts.simulatedNodes,
     // With real nodes, the host reaches LoadBalancer addresses through the first node (as `minikube tunnel`).
     announceLoadBalancerIP: plan ? hostRouteVia(plan.nodes[0].ip, plan.bridge) : undefined,
+    rootCAPem: pki.caCertPem,
   });
   let nodes: RealNodes | undefined;
   let dns: RunningClusterDns | undefined;

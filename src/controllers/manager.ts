@@ -12,7 +12,9 @@ import { startGarbageCollector } from './garbagecollector/index.js';
 import { type LoadBalancerIPAMOptions, startLoadBalancerIPAM } from './lbipam/controller.js';
 import { startNamespaceController } from './namespace/index.js';
 import { startReplicaSetController } from './replicaset/controller.js';
+import { startRootCACertPublisher } from './rootcacertpublisher/controller.js';
 import { startScheduler } from './scheduler/scheduler.js';
+import { startServiceAccountController } from './serviceaccount/controller.js';
 import { startSimulatedNodes } from './simnode/simnode.js';
 
 export interface ControllerManagerOptions {
@@ -22,6 +24,8 @@ export interface ControllerManagerOptions {
   loadBalancerPool?: string;
   /** Makes an assigned LoadBalancer address reachable (a host route via a node). */
   announceLoadBalancerIP?: LoadBalancerIPAMOptions['announce'];
+  /** The cluster CA (PEM), published in every namespace as the ConfigMap kube-root-ca.crt. */
+  rootCAPem?: string;
 }
 
 export interface ControllerManager {
@@ -43,7 +47,10 @@ export function startControllers(client: Client, opts: ControllerManagerOptions 
     ['deployment-controller', startDeploymentController(client, shared)],
     ['scheduler', startScheduler(client, shared)],
     ['loadbalancer-ipam', startLoadBalancerIPAM(client, { ...shared, pool: opts.loadBalancerPool, announce: opts.announceLoadBalancerIP })],
+    ['serviceaccount-controller', startServiceAccountController(client, shared)],
   ];
+  if (opts.rootCAPem)
+    running.push(['root-ca-certificate-publisher', startRootCACertPublisher(client, { ...shared, caPem: opts.rootCAPem })]);
   if (opts.simulatedNodes) {
     running.push([`simulated-nodes(${opts.simulatedNodes})`, startSimulatedNodes(client, { count: opts.simulatedNodes, informers })]);
   }
