@@ -46,7 +46,16 @@ describe('resource registry', () => {
     assert.equal(resourceByKind('', 'Deployment'), undefined);
     assert.deepEqual(
       groupVersions().map((g) => `${g.group}/${g.version}`),
-      ['/v1', 'apps/v1', 'discovery.k8s.io/v1', 'networking.k8s.io/v1', 'coordination.k8s.io/v1', 'events.k8s.io/v1'],
+      [
+        '/v1',
+        'apps/v1',
+        'discovery.k8s.io/v1',
+        'networking.k8s.io/v1',
+        'coordination.k8s.io/v1',
+        'events.k8s.io/v1',
+        'authentication.k8s.io/v1',
+        'authorization.k8s.io/v1',
+      ],
     );
   });
 

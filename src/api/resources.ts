@@ -6,6 +6,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { KubeObject } from './meta.js';
 import { Deployment, DeploymentList, ReplicaSet, ReplicaSetList, Scale } from './types/apps.js';
+import { SelfSubjectReview } from './types/authentication.js';
+import { SelfSubjectAccessReview, SelfSubjectRulesReview, SubjectAccessReview } from './types/authorization.js';
 import { Lease, LeaseList } from './types/coordination.js';
 import {
   Binding,
@@ -68,8 +70,14 @@ export interface ResourceInfo {
   subresources: SubresourceInfo[];
   /** The object schema (src/api/types): decoding, OpenAPI, patch metadata. */
   schema: TSchema;
+  /** `ServiceList`; empty for virtual resources, which have no list. */
   listKind: string;
-  listSchema: TSchema;
+  listSchema?: TSchema;
+  /**
+   * A create-only review (SelfSubjectAccessReview, SelfSubjectReview, …): computed per request,
+   * never stored, served by src/apiserver/reviews.ts rather than by generic storage.
+   */
+  virtual: boolean;
   /** Field labels usable in `fieldSelector`, as upstream supports them for this resource. */
   fieldSelectors: string[];
 }
@@ -89,8 +97,10 @@ interface Entry {
   categories?: string[];
   subresources?: SubresourceInfo[];
   schema: TSchema;
-  listSchema: TSchema;
+  listSchema?: TSchema;
   fieldSelectors?: string[];
+  verbs?: string[];
+  virtual?: boolean;
 }
 
 function resourceInfo(e: Entry): ResourceInfo {
@@ -104,11 +114,12 @@ function resourceInfo(e: Entry): ResourceInfo {
     shortNames: e.shortNames ?? [],
     namespaced: e.namespaced,
     categories: e.categories ?? [],
-    verbs: STANDARD_VERBS,
+    verbs: e.verbs ?? STANDARD_VERBS,
     subresources: e.subresources ?? [],
     schema: e.schema,
-    listKind: `${e.kind}List`,
+    listKind: e.listSchema ? `${e.kind}List` : '',
     listSchema: e.listSchema,
+    virtual: e.virtual ?? false,
     fieldSelectors: [...meta, ...(e.fieldSelectors ?? [])],
   };
 }
@@ -123,6 +134,16 @@ const statusOf = (group: string, kind: string, schema: TSchema): SubresourceInfo
 const scale: SubresourceInfo = { name: 'scale', responseKind: gvk('autoscaling', 'v1', 'Scale'), schema: Scale, verbs: STATUS_VERBS };
 const stream = (name: string, kind: string, verbs: string[]): SubresourceInfo => ({ name, responseKind: gvk('', 'v1', kind), verbs });
 const PROXY_VERBS = ['create', 'delete', 'get', 'patch', 'update'];
+/** A cluster-scoped, create-only review kind that nothing stores (kube-apiserver serves these the same way). */
+const review = (group: string, kind: string, schema: TSchema): Entry => ({
+  group,
+  kind,
+  resource: `${kind.toLowerCase()}s`,
+  namespaced: false,
+  schema,
+  verbs: ['create'],
+  virtual: true,
+});
 
 /** Every served resource, in discovery order. */
 export const RESOURCES: ResourceInfo[] = [
@@ -306,6 +327,10 @@ export const RESOURCES: ResourceInfo[] = [
       'type',
     ],
   }),
+  resourceInfo(review('authentication.k8s.io', 'SelfSubjectReview', SelfSubjectReview)),
+  resourceInfo(review('authorization.k8s.io', 'SelfSubjectAccessReview', SelfSubjectAccessReview)),
+  resourceInfo(review('authorization.k8s.io', 'SelfSubjectRulesReview', SelfSubjectRulesReview)),
+  resourceInfo(review('authorization.k8s.io', 'SubjectAccessReview', SubjectAccessReview)),
 ];
 
 /** `v1` for the core group, `group/version` otherwise: the apiVersion objects carry. */

@@ -22,7 +22,15 @@ export interface DiscoveryResource {
 }
 
 /** Preferred order of groups in /apis, as kube-apiserver lists them. */
-const GROUP_ORDER = ['apps', 'events.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io'];
+const GROUP_ORDER = [
+  'apps',
+  'events.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'networking.k8s.io',
+];
 
 function groupsOf(resources: DiscoveryResource[]): string[] {
   const groups = [...new Set(resources.map((r) => r.group).filter((g) => g !== ''))];

@@ -22,6 +22,7 @@ import { type DeleteParams, MATCH_ALL, rfc3339 } from './registry/generic.js';
 import type { Registry, ServedResource } from './registry/index.js';
 import type { ApiRequest, ApiResponse, JsonResponse, WatchResponse } from './request.js';
 import { json, parseResourcePath } from './request.js';
+import { reviewRequest } from './reviews.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -123,6 +124,8 @@ export class ApiHandler {
     }
     const info = parseResourcePath(path);
     if (!info) throw pageNotFound();
+    const review = reviewRequest(req, info);
+    if (review) return review;
     const res = this.registry.find(info.group, info.version, info.resource);
     if (!res) throw pageNotFound();
     if (!res.info.namespaced && info.namespace !== undefined) throw pageNotFound();

@@ -30,7 +30,7 @@ function fieldValidationMode(q: URLSearchParams): FieldValidation {
 }
 
 /** Decodes a create/update body into the resource's kind, as the query's fieldValidation asks. */
-export function decodeBody(req: ApiRequest, res: ServedResource): { object: KubeObject; warnings: string[] } {
+export function decodeBody(req: ApiRequest, res: Pick<ServedResource, 'info'>): { object: KubeObject; warnings: string[] } {
   const body = req.bodyObject ?? req.body;
   if (body === undefined || (typeof body === 'string' && !body.trim())) throw badRequest('the body of the request was empty');
   const target = { group: res.info.group, version: res.info.version, kind: res.info.kind, schema: res.info.schema };

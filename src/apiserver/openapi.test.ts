@@ -17,6 +17,8 @@ describe('openapi v3', () => {
       'apis/networking.k8s.io/v1',
       'apis/coordination.k8s.io/v1',
       'apis/events.k8s.io/v1',
+      'apis/authentication.k8s.io/v1',
+      'apis/authorization.k8s.io/v1',
     ]);
     const hash = openapiV3Hash('api/v1');
     assert.match(hash ?? '', /^[0-9A-F]{128}$/);
@@ -26,7 +28,7 @@ describe('openapi v3', () => {
   });
 
   test('every kind has a PATCH with its GVK and fieldValidation (what kubectl checks)', () => {
-    for (const r of RESOURCES) {
+    for (const r of RESOURCES.filter((x) => !x.virtual)) {
       const d = doc(groupVersionPath(r));
       const base = groupVersionPath(r);
       const path = r.namespaced ? `${base}/namespaces/{namespace}/${r.resource}/{name}` : `${base}/${r.resource}/{name}`;
@@ -44,6 +46,19 @@ describe('openapi v3', () => {
       }
       assert.ok(d.paths[path].put.parameters.some((p: Json) => p.name === 'fieldValidation'));
     }
+  });
+
+  test('reviews are create-only: one POST on the collection, as upstream', () => {
+    const d = doc('apis/authorization.k8s.io/v1');
+    const paths = Object.keys(d.paths).sort();
+    assert.deepEqual(paths, [
+      '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+      '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
+      '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+    ]);
+    const item = d.paths[paths[0]];
+    assert.deepEqual(Object.keys(item).sort(), ['parameters', 'post']);
+    assert.equal(item.post.operationId, 'createAuthorizationV1SelfSubjectAccessReview');
   });
 
   test('kinds are named components with GVK, nested types by $ref', () => {

@@ -194,9 +194,17 @@ function resourcePaths(r: ResourceInfo, ids: Map<TSchema, string>, builder: Comp
   const collection = r.namespaced ? `${base}/namespaces/{namespace}/${r.resource}` : `${base}/${r.resource}`;
   const nsParams = r.namespaced ? [pathParam('namespace', 'Namespace of the objects.')] : [];
   const kindId = idOf(r.schema, ids, builder);
-  const listId = idOf(r.listSchema, ids, builder);
   const gvk = { group: r.group, version: r.version, kind: r.kind };
   const item: OpTarget = { gvk, schemaId: kindId, suffix: `${ns}${r.kind}` };
+  const create = operation('post', 'create', item, r, {
+    description: `create a ${r.kind}`,
+    parameters: [P.dryRun, P.fieldManager, P.fieldValidation],
+    requestBody: jsonBody(kindId),
+    responses: { '200': response('OK', kindId), '201': response('Created', kindId), '202': response('Accepted', kindId) },
+  });
+  // A review (SelfSubjectAccessReview, …) is only ever created: one POST, as upstream documents it.
+  if (r.virtual || !r.listSchema) return { [collection]: { parameters: [...nsParams, P.pretty], post: create } };
+  const listId = idOf(r.listSchema, ids, builder);
   const list = (suffix: string) => ({
     description: `list or watch objects of kind ${r.kind}`,
     parameters: [
@@ -222,12 +230,7 @@ function resourcePaths(r: ResourceInfo, ids: Map<TSchema, string>, builder: Comp
   paths[collection] = {
     parameters: [...nsParams, P.pretty],
     get: listOp(`${ns}${r.kind}`),
-    post: operation('post', 'create', item, r, {
-      description: `create a ${r.kind}`,
-      parameters: [P.dryRun, P.fieldManager, P.fieldValidation],
-      requestBody: jsonBody(kindId),
-      responses: { '200': response('OK', kindId), '201': response('Created', kindId), '202': response('Accepted', kindId) },
-    }),
+    post: create,
     delete: operation('deletecollection', 'deleteCollection', item, r, {
       description: `delete collection of ${r.kind}`,
       parameters: [
@@ -348,7 +351,9 @@ function build(group: string, version: string, resources: ResourceInfo[]): Built
   for (const r of resources) {
     const gvk = [{ group: r.group, kind: r.kind, version: r.version }];
     schemas[r.schema.$id as string]['x-kubernetes-group-version-kind'] = gvk;
-    schemas[r.listSchema.$id as string]['x-kubernetes-group-version-kind'] = [{ group: r.group, kind: r.listKind, version: r.version }];
+    if (r.listSchema) {
+      schemas[r.listSchema.$id as string]['x-kubernetes-group-version-kind'] = [{ group: r.group, kind: r.listKind, version: r.version }];
+    }
     for (const sub of r.subresources) {
       if (sub.schema && sub.responseKind.kind !== r.kind) {
         schemas[sub.schema.$id as string]['x-kubernetes-group-version-kind'] = [sub.responseKind];

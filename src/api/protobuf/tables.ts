@@ -1,8 +1,9 @@
 /**
  * Protobuf field numbers of the Kubernetes messages kubectl's typed clients send, learnt from
- * the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, networking/v1 and
- * apimachinery meta/v1). Only the numbers live here: what each field holds (string, list,
- * map, nested struct, IntOrString, …) comes from the TypeBox schema of the same struct
+ * the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, networking/v1,
+ * authentication/v1, authorization/v1 and apimachinery meta/v1). Only the numbers live here:
+ * what each field holds (string, list, map, nested struct, IntOrString, …) comes from the
+ * TypeBox schema of the same struct
  * (src/api/types), so the schemas stay the one source of truth for shape.
  *
  * Table syntax, one string per struct, keyed by the struct's OpenAPI component name:
@@ -17,6 +18,8 @@ const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const CORE = 'io.k8s.api.core.v1';
 const APPS = 'io.k8s.api.apps.v1';
 const NET = 'io.k8s.api.networking.v1';
+const AUTHN = 'io.k8s.api.authentication.v1';
+const AUTHZ = 'io.k8s.api.authorization.v1';
 
 const containerFields =
   'name=1 image=2 command=3 args=4 workingDir=5 ports=6 envFrom=19 env=7 resources=8 resizePolicy=23 restartPolicy=24* ' +
@@ -43,6 +46,7 @@ export const FIELDS: Record<string, string> = {
   [`${META}.ManagedFieldsEntry`]: 'manager=1 operation=2 apiVersion=3 time=4 fieldsType=6 fieldsV1=7 subresource=8',
   [`${META}.LabelSelector`]: 'matchLabels=1 matchExpressions=2',
   [`${META}.LabelSelectorRequirement`]: 'key=1 operator=2 values=3',
+  [`${META}.FieldSelectorRequirement`]: 'key=1 operator=2 values=3',
   [`${META}.Condition`]: 'type=1 status=2 observedGeneration=3 lastTransitionTime=4 reason=5 message=6',
   [`${META}.Preconditions`]: 'uid=1* resourceVersion=2*',
   [`${META}.DeleteOptions`]:
@@ -174,6 +178,27 @@ export const FIELDS: Record<string, string> = {
   [`${NET}.IngressClassParametersReference`]: 'apiGroup=1* kind=2 name=3 scope=4* namespace=5*',
   [`${NET}.IngressClassSpec`]: 'controller=1 parameters=2',
   [`${NET}.IngressClass`]: 'metadata=1 spec=2',
+
+  // authentication/v1 (`kubectl auth whoami`)
+  [`${AUTHN}.UserInfo`]: 'username=1 uid=2 groups=3 extra=4',
+  [`${AUTHN}.SelfSubjectReviewStatus`]: 'userInfo=1',
+  [`${AUTHN}.SelfSubjectReview`]: 'metadata=1 status=2',
+
+  // authorization/v1 (`kubectl auth can-i`)
+  [`${AUTHZ}.FieldSelectorAttributes`]: 'rawSelector=1 requirements=2',
+  [`${AUTHZ}.LabelSelectorAttributes`]: 'rawSelector=1 requirements=2',
+  [`${AUTHZ}.ResourceAttributes`]: 'namespace=1 verb=2 group=3 version=4 resource=5 subresource=6 name=7 fieldSelector=8 labelSelector=9',
+  [`${AUTHZ}.NonResourceAttributes`]: 'path=1 verb=2',
+  [`${AUTHZ}.SubjectAccessReviewStatus`]: 'allowed=1 denied=4 reason=2 evaluationError=3',
+  [`${AUTHZ}.SelfSubjectAccessReviewSpec`]: 'resourceAttributes=1 nonResourceAttributes=2',
+  [`${AUTHZ}.SelfSubjectAccessReview`]: 'metadata=1 spec=2 status=3',
+  [`${AUTHZ}.SubjectAccessReviewSpec`]: 'resourceAttributes=1 nonResourceAttributes=2 user=3 groups=4 extra=5 uid=6',
+  [`${AUTHZ}.SubjectAccessReview`]: 'metadata=1 spec=2 status=3',
+  [`${AUTHZ}.SelfSubjectRulesReviewSpec`]: 'namespace=1',
+  [`${AUTHZ}.ResourceRule`]: 'verbs=1 apiGroups=2 resources=3 resourceNames=4',
+  [`${AUTHZ}.NonResourceRule`]: 'verbs=1 nonResourceURLs=2',
+  [`${AUTHZ}.SubjectRulesReviewStatus`]: 'resourceRules=1 nonResourceRules=2 incomplete=3 evaluationError=4',
+  [`${AUTHZ}.SelfSubjectRulesReview`]: 'metadata=1 spec=2 status=3',
 };
 
 /** One field of a parsed table: a JSON property, or an inlined embedded struct. */

@@ -81,6 +81,11 @@ export class Registry {
   ) {
     this.services = new ServiceAllocation(opts.serviceCIDR, opts.nodePortRange);
     for (const info of RESOURCES) {
+      // Reviews are answered per request (../reviews.ts); only discovery needs to know them.
+      if (info.virtual) {
+        this.discovery.push(discoveryOf(info));
+        continue;
+      }
       const def: ResourceDef = {
         group: info.group,
         version: info.version,
