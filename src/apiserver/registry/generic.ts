@@ -46,12 +46,6 @@ export const MATCH_ALL: ObjectFilter = { matches: () => true };
  */
 export const SERIALIZED_EVENT = Symbol('serialized watch event');
 
-/**
- * Watch lines of unfiltered put events, shared by every watcher of the resource: built once from
- * the stored string (as kube's watch cache serializes an event once for all its watchers).
- */
-const sharedLines = new WeakMap<StoreEvent, string>();
-
 export interface ListParams {
   filter?: ObjectFilter;
   limit?: number;
@@ -143,10 +137,25 @@ function specPart(obj: KubeObject): Record<string, unknown> {
   return rest;
 }
 
+/**
+ * A resource served as a view of another one's stored objects (events.k8s.io/v1 Events are stored
+ * as core/v1 Events): where they live, and the conversions each way.
+ */
+export interface StoredAs {
+  prefixRoot: string;
+  toStored(obj: KubeObject): KubeObject;
+  fromStored(obj: KubeObject): KubeObject;
+}
+
 export class GenericStorage {
   readonly prefixRoot: string;
   /** How every value this storage writes begins (see {@link encode}). */
   private readonly storedHead: string;
+  /**
+   * Watch lines of unfiltered put events, shared by every HTTP watcher of this resource: built once
+   * from the stored string (as kube's watch cache serializes an event once for all its watchers).
+   */
+  private readonly sharedLines = new WeakMap<StoreEvent, string>();
 
   constructor(
     readonly def: ResourceDef,
@@ -154,8 +163,10 @@ export class GenericStorage {
     readonly strategy: Strategy,
     private readonly validateKind: KindValidator,
     private readonly defaultKind: KindDefaulter,
+    private readonly storedAs?: StoredAs,
   ) {
-    this.prefixRoot = `/registry/${def.group || 'core'}/${def.resource}/`;
+    this.prefixRoot = storedAs?.prefixRoot ?? `/registry/${def.group || 'core'}/${def.resource}/`;
+    // A converted view never matches the stored head, so its items take the decoding path.
     this.storedHead = `{"apiVersion":${JSON.stringify(this.apiVersion)},"kind":${JSON.stringify(def.kind)},"metadata":{`;
   }
 
@@ -177,7 +188,8 @@ export class GenericStorage {
 
   /** Turns a stored value into an object, with resourceVersion from the store. */
   decode(kv: KeyValue): KubeObject {
-    const obj = JSON.parse(kv.value) as KubeObject;
+    const stored = JSON.parse(kv.value) as KubeObject;
+    const obj = this.storedAs ? this.storedAs.fromStored(stored) : stored;
     obj.metadata.resourceVersion = String(kv.modRevision);
     return obj;
   }
@@ -187,7 +199,7 @@ export class GenericStorage {
    * splice resourceVersion in right after `"metadata":{` without parsing.
    */
   private encode(obj: KubeObject): string {
-    const { apiVersion, kind, metadata, ...rest } = obj;
+    const { apiVersion, kind, metadata, ...rest } = this.storedAs ? this.storedAs.toStored(obj) : obj;
     const { resourceVersion: _rv, ...meta } = metadata;
     return JSON.stringify({ apiVersion, kind, metadata: meta, ...rest });
   }
@@ -365,10 +377,10 @@ export class GenericStorage {
         });
         Object.defineProperty(event, SERIALIZED_EVENT, {
           value: () => {
-            let line = sharedLines.get(ev);
+            let line = this.sharedLines.get(ev);
             if (line === undefined) {
               line = `{"type":"${type}","object":${this.itemJson(ev.kv)}}`;
-              sharedLines.set(ev, line);
+              this.sharedLines.set(ev, line);
             }
             return line;
           },

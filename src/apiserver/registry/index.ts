@@ -13,10 +13,18 @@ import type { Client, GroupVersionResource } from '../../client/types.js';
 import { R } from '../../client/types.js';
 import type { Store } from '../../storage/types.js';
 import type { DiscoveryResource } from '../discovery.js';
-import { GenericStorage, type ResourceDef } from './generic.js';
+import { coreToEventsV1, eventsV1ToCore } from './events-conversion.js';
+import { GenericStorage, type ResourceDef, type StoredAs } from './generic.js';
 import { ServiceAllocation } from './services.js';
 import { defaultStrategy, strategies } from './strategies.js';
 import type { Strategy } from './strategy.js';
+
+/** events.k8s.io/v1 Events are the core/v1 Events, seen through a conversion (as in Kubernetes). */
+const EVENTS_V1_STORED_AS_CORE: StoredAs = {
+  prefixRoot: '/registry/core/events/',
+  toStored: eventsV1ToCore,
+  fromStored: coreToEventsV1,
+};
 
 export interface ServedResource {
   info: ResourceInfo;
@@ -103,6 +111,7 @@ export class Registry {
         strategy,
         (obj, old) => validate(info.kind, obj, old),
         (obj) => applyDefaults(info.kind, obj),
+        info.group === 'events.k8s.io' ? EVENTS_V1_STORED_AS_CORE : undefined,
       );
       const served: ServedResource = { info, discovery: discoveryOf(info), storage };
       if (info.resource === 'deployments' || info.resource === 'replicasets') {
