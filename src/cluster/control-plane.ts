@@ -3,6 +3,7 @@
  * (through the in-process client). Start order is expressed as readiness, not sleeps.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { startEventTTL } from '../apiserver/event-ttl.js';
 import { ApiHandler, type HandlerOptions } from '../apiserver/handler.js';
 import { podProxy } from '../apiserver/podproxy/index.js';
 import { Registry } from '../apiserver/registry/index.js';
@@ -92,6 +93,9 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   const client = new LocalClient(handler);
   await registry.bootstrap(client);
   const compactor = startCompactor(store);
+  const eventTTL = startEventTTL(registry.find('', 'v1', 'events')!.storage, {
+    onError: (e) => process.stderr.write(`svcnet: expiring events: ${(e as Error).message ?? e}\n`),
+  });
   const controllers = startControllers(client, {
     simulatedNodes: opts.simulatedNodes,
     // With real nodes, the host reaches LoadBalancer addresses through the first node (as `minikube tunnel`).
@@ -134,6 +138,7 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
       await dns?.close();
       await controllers.stop();
       compactor.stop();
+      eventTTL.stop();
       await running.close();
       registry.stop();
       await store.close();
