@@ -2,6 +2,7 @@
  * IPv4 helpers and kube-proxy's chain-name hash, shared by the rule generators and the tracer.
  */
 import { hash } from 'node:crypto';
+import { flattenString } from './flat.js';
 
 /** The address as an unsigned 32-bit number; NaN when not dotted-quad. */
 export function ipToInt(ip: string): number {
@@ -51,5 +52,7 @@ export function base32(bytes: Uint8Array): string {
 export function chainHash(text: string, length: number): string {
   // One-shot hash (no Hash object), and base32 of only the bytes the kept characters come from.
   const digest = hash('sha256', text, 'buffer');
-  return base32(digest.subarray(0, Math.ceil((length * 5) / 8))).slice(0, length);
+  const name = base32(digest.subarray(0, Math.ceil((length * 5) / 8))).slice(0, length);
+  flattenString(name); // built a character at a time: kept, it would stay a rope (see flat.ts)
+  return name;
 }

@@ -8,6 +8,8 @@
  * Only IPv4 is proxied (svcnet's address plan is single-stack).
  */
 
+import { flattenString } from './flat.js';
+
 /** L4 protocols a Service port can use. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -106,7 +108,9 @@ export function servicePortName(namespacedName: string, portName: string): strin
 
 /** The map key for a service port: its name plus protocol (a TCP and a UDP port may share a name in endpoints). */
 export function servicePortKey(namespacedName: string, portName: string, protocol: string): string {
-  return `${servicePortName(namespacedName, portName)}/${protocol}`;
+  const key = `${servicePortName(namespacedName, portName)}/${protocol}`;
+  flattenString(key); // a key of several maps, looked up with equal keys built elsewhere
+  return key;
 }
 
 /** `ip:port`, the endpoint's identity everywhere (chain hashes, DNAT targets). */
@@ -243,16 +247,18 @@ export function endpointsFromSlice(slice: EndpointSliceLike, nodeName: string): 
       const ip = ep.addresses[0];
       if (!ip || !isIPv4(ip)) continue;
       const ready = ep.conditions?.ready ?? true;
-      list.push({
+      const info: { -readonly [K in keyof EndpointInfo]: EndpointInfo[K] } = {
         ip,
         port: port.port,
         ready,
         serving: ep.conditions?.serving ?? ready,
         terminating: ep.conditions?.terminating ?? false,
         isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
-        ...(ep.nodeName !== undefined ? { nodeName: ep.nodeName } : {}),
-        ...(ep.zone !== undefined ? { zone: ep.zone } : {}),
-      });
+      };
+      // Assigned rather than spread in: a spread allocates an object per endpoint just to copy it.
+      if (ep.nodeName !== undefined) info.nodeName = ep.nodeName;
+      if (ep.zone !== undefined) info.zone = ep.zone;
+      list.push(info);
     }
     out.set(key, list);
   }
@@ -264,23 +270,27 @@ export function endpointsFromSlice(slice: EndpointSliceLike, nodeName: string): 
  * (an endpoint moving between slices may briefly appear in both; the ready copy wins).
  */
 export function mergeEndpoints(maps: Iterable<EndpointsMap>): EndpointsMap {
-  const merged = new Map<string, Map<string, EndpointInfo>>();
+  // Concatenated per port, sorted (stably: duplicates keep their slice order) and deduplicated
+  // in one pass — duplicates sort next to each other, as equal addresses compare equal.
+  const out: EndpointsMap = new Map();
   for (const map of maps) {
     for (const [key, eps] of map) {
-      let byAddr = merged.get(key);
-      if (!byAddr) {
-        byAddr = new Map();
-        merged.set(key, byAddr);
-      }
-      for (const ep of eps) {
-        const id = endpointString(ep);
-        const existing = byAddr.get(id);
-        if (!existing || (!existing.ready && ep.ready)) byAddr.set(id, ep);
-      }
+      const list = out.get(key);
+      if (list) for (const ep of eps) list.push(ep);
+      else out.set(key, eps.slice());
     }
   }
-  const out: EndpointsMap = new Map();
-  for (const [key, byAddr] of merged) out.set(key, [...byAddr.values()].sort(compareEndpoints));
+  for (const list of out.values()) {
+    list.sort(compareEndpoints);
+    let kept = 0;
+    for (const ep of list) {
+      const last = kept > 0 ? list[kept - 1]! : undefined;
+      if (last && last.ip === ep.ip && last.port === ep.port) {
+        if (!last.ready && ep.ready) list[kept - 1] = ep;
+      } else list[kept++] = ep;
+    }
+    list.length = kept;
+  }
   return out;
 }
 
@@ -301,14 +311,19 @@ export interface CategorizedEndpoints {
  * ones; Local policy keeps only this node's, with the same fallback applied to local endpoints alone.
  * Topology hints are not applied (every endpoint is topologically available).
  */
+// Predicates made once, not per call: every port of a full sync is categorized.
+const isReady = (ep: EndpointInfo) => ep.ready;
+const servingTerminating = (ep: EndpointInfo) => ep.serving && ep.terminating;
+const isLocalReady = (ep: EndpointInfo) => ep.isLocal && ep.ready;
+const isLocalServingTerminating = (ep: EndpointInfo) => ep.isLocal && servingTerminating(ep);
+
 export function categorizeEndpoints(endpoints: readonly EndpointInfo[], info: ServicePortInfo): CategorizedEndpoints {
   let clusterEndpoints: EndpointInfo[] = [];
   let localEndpoints: EndpointInfo[] = [];
   let hasAnyEndpoints = false;
-  const servingTerminating = (ep: EndpointInfo) => ep.serving && ep.terminating;
 
   if (usesClusterEndpoints(info)) {
-    clusterEndpoints = endpoints.filter((ep) => ep.ready);
+    clusterEndpoints = endpoints.filter(isReady);
     if (clusterEndpoints.length === 0) clusterEndpoints = endpoints.filter(servingTerminating);
     hasAnyEndpoints = clusterEndpoints.length > 0;
   }
@@ -327,8 +342,8 @@ export function categorizeEndpoints(endpoints: readonly EndpointInfo[], info: Se
       localServingTerminating ||= ep.isLocal;
     }
   }
-  if (localReady) localEndpoints = endpoints.filter((ep) => ep.isLocal && ep.ready);
-  else if (localServingTerminating) localEndpoints = endpoints.filter((ep) => ep.isLocal && servingTerminating(ep));
+  if (localReady) localEndpoints = endpoints.filter(isLocalReady);
+  else if (localServingTerminating) localEndpoints = endpoints.filter(isLocalServingTerminating);
 
   if (!usesClusterEndpoints(info)) {
     return { clusterEndpoints, localEndpoints, allReachableEndpoints: localEndpoints, hasAnyEndpoints };

@@ -5,6 +5,7 @@
  * differs. {@link ProxyState} applies pending changes to the maps the backends read and reports
  * what changed (for partial syncs and UDP conntrack cleanup).
  */
+import { flattenString } from './flat.js';
 import { type ProxyLogger, silentLogger } from './log.js';
 import {
   type EndpointInfo,
@@ -42,12 +43,14 @@ function sameState(a: ReadonlyMap<string, unknown> | undefined, b: ReadonlyMap<s
 }
 
 function namespacedName(meta: { namespace?: string; name?: string }): string {
-  return `${meta.namespace ?? 'default'}/${meta.name ?? ''}`;
+  const nn = `${meta.namespace ?? 'default'}/${meta.name ?? ''}`;
+  flattenString(nn); // a key of several maps, looked up with equal keys built elsewhere
+  return nn;
 }
 
 /** Tracks pending Service changes: one {previous, current} set of ports per Service. */
 export class ServiceChangeTracker {
-  readonly #items = new Map<string, Change<ServicePortMap>>();
+  #items = new Map<string, Change<ServicePortMap>>();
 
   /**
    * Records an add (previous undefined), update, or delete (current undefined). Returns whether the
@@ -74,8 +77,9 @@ export class ServiceChangeTracker {
 
   /** Returns the pending changes and forgets them. */
   checkout(): Map<string, Change<ServicePortMap>> {
-    const out = new Map(this.#items);
-    this.#items.clear();
+    // Handed over, not copied: an initial sync checks out every Service.
+    const out = this.#items;
+    this.#items = new Map();
     return out;
   }
 }
@@ -88,10 +92,10 @@ export class EndpointsChangeTracker {
   /** Latest endpoints of every slice, per Service: nn → slice name → endpoints. */
   readonly #slices = new Map<string, Map<string, EndpointsMap>>();
   /** Per Service with a pending change: its merged endpoints before the first pending event. */
-  readonly #previous = new Map<string, EndpointsMap>();
+  #previous = new Map<string, EndpointsMap>();
   /** Per Service with a pending change: its merged endpoints after the latest event (merged once, reused by checkout). */
-  readonly #current = new Map<string, EndpointsMap>();
-  readonly #triggerTimes = new Map<string, number[]>();
+  #current = new Map<string, EndpointsMap>();
+  #triggerTimes = new Map<string, number[]>();
 
   constructor(readonly nodeName: string) {}
 
@@ -100,6 +104,7 @@ export class EndpointsChangeTracker {
     const serviceName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
     if (!serviceName) return false;
     const nn = `${slice.metadata.namespace ?? 'default'}/${serviceName}`;
+    flattenString(nn);
     if (!this.#previous.has(nn)) this.#previous.set(nn, this.#merged(nn));
     let slices = this.#slices.get(nn);
     if (!slices) {
@@ -139,10 +144,11 @@ export class EndpointsChangeTracker {
   checkout(): { changes: Map<string, Change<EndpointsMap>>; triggerTimes: Map<string, number[]> } {
     const changes = new Map<string, Change<EndpointsMap>>();
     for (const [nn, previous] of this.#previous) changes.set(nn, { previous, current: this.#current.get(nn) ?? this.#merged(nn) });
-    const triggerTimes = new Map(this.#triggerTimes);
-    this.#previous.clear();
-    this.#current.clear();
-    this.#triggerTimes.clear();
+    // Handed over, not copied: an initial sync checks out every Service.
+    const triggerTimes = this.#triggerTimes;
+    this.#previous = new Map();
+    this.#current = new Map();
+    this.#triggerTimes = new Map();
     return { changes, triggerTimes };
   }
 }
@@ -171,6 +177,8 @@ export interface UpdateResult {
   /** Endpoint-change trigger times per Service, for network_programming_duration_seconds. */
   triggerTimes: Map<string, number[]>;
 }
+
+const NO_ENDPOINTS: readonly EndpointInfo[] = Object.freeze([]);
 
 const serves = (eps: readonly EndpointInfo[] | undefined) => (eps ?? []).some((ep) => ep.ready || (ep.serving && ep.terminating));
 
@@ -215,7 +223,7 @@ export class ProxyState {
       newlyActiveUDPServices: [],
       triggerTimes: new Map(),
     };
-    const oldEndpoints = new Map<string, EndpointInfo[]>();
+    const oldEndpoints = new Map<string, readonly EndpointInfo[]>();
     for (const [nn, change] of this.serviceChanges.checkout()) {
       result.updatedServices.add(nn);
       for (const key of change.previous.keys()) ports.add(key);
@@ -238,18 +246,18 @@ export class ProxyState {
       result.updatedServices.add(nn);
       for (const key of change.previous.keys()) ports.add(key);
       for (const key of change.current.keys()) ports.add(key);
+      // Only UDP ports need their old endpoints (conntrack cleanup); the services are final here.
       for (const key of change.previous.keys()) {
-        oldEndpoints.set(key, this.endpoints.get(key) ?? []);
+        if (this.services.get(key)?.protocol === 'UDP') oldEndpoints.set(key, this.endpoints.get(key) ?? NO_ENDPOINTS);
         this.endpoints.delete(key);
       }
       for (const [key, eps] of change.current) {
-        if (!oldEndpoints.has(key)) oldEndpoints.set(key, []);
+        if (!oldEndpoints.has(key) && this.services.get(key)?.protocol === 'UDP') oldEndpoints.set(key, NO_ENDPOINTS);
         this.endpoints.set(key, eps);
       }
     }
     for (const [key, before] of oldEndpoints) {
-      const info = this.services.get(key);
-      if (info?.protocol !== 'UDP') continue;
+      const info = this.services.get(key)!;
       const after = this.endpoints.get(key) ?? [];
       const still = new Set(after.map(endpointString));
       for (const ep of before) {

@@ -27,6 +27,7 @@
  * endpoint change at 10k services costs one service's generation plus a few string compares.
  */
 
+import { flattenLines } from '../../flat.js';
 import { chainHash, cidrContains } from '../../ipv4.js';
 import {
   type ChainPlan,
@@ -73,6 +74,9 @@ const DISPATCH_CHAINS: readonly DispatchChain[] = [
   'nat KUBE-SERVICES',
   'nat KUBE-NODEPORTS',
 ];
+
+/** The filter table's dispatch chains, in writing order. */
+const FILTER_DISPATCH = DISPATCH_CHAINS.filter((d): d is FilterDispatchChain => d.startsWith('filter'));
 
 /** Everything one service port contributes: its own nat chains and its lines in the shared chains. */
 export interface ServiceRules {
@@ -124,18 +128,37 @@ function comment(text: string): string {
   return `-m comment --comment ${/\s/.test(text) ? `"${text}"` : text}`;
 }
 
+/** {@link comment} of a text known to hold a space (so always quoted), without the regex. */
+function spacedComment(text: string): string {
+  return `-m comment --comment "${text}"`;
+}
+
 /** The masquerade mark as kube-proxy prints it (0x4000 for bit 14). */
 export function masqueradeMark(config: IptablesConfig): string {
   return `0x${(1 << (config.masqueradeBit ?? 14)).toString(16)}`;
 }
 
+/** {@link probability} texts by n, made once: every Service with n endpoints repeats them. */
+const probabilities: string[] = [];
+
 /** kube-proxy's probability text: 1/n with ten decimals. */
 export function probability(n: number): string {
-  return (1 / n).toFixed(10);
+  if (n >= 1024) return (1 / n).toFixed(10);
+  probabilities[n] ??= (1 / n).toFixed(10);
+  return probabilities[n];
 }
 
 type FilterDispatchChain = Extract<DispatchChain, `filter ${string}`>;
-type FilterDispatch = Record<FilterDispatchChain, string[]>;
+type FilterDispatch = Record<FilterDispatchChain, readonly string[]>;
+
+const NO_LINES: readonly string[] = Object.freeze([]);
+/** What most ports add to the filter table (endpoints everywhere, no LB firewall, no health check): nothing. */
+const NO_FILTER: FilterDispatch = Object.freeze({
+  'filter KUBE-SERVICES': NO_LINES,
+  'filter KUBE-EXTERNAL-SERVICES': NO_LINES,
+  'filter KUBE-NODEPORTS': NO_LINES,
+  'filter KUBE-PROXY-FIREWALL': NO_LINES,
+});
 
 /**
  * The filter-table rules one service port adds to the dispatch chains (rejects and drops for
@@ -144,69 +167,132 @@ type FilterDispatch = Record<FilterDispatchChain, string[]>;
  * restore text, as kube-proxy writes it — before building any Service's nat chains.
  */
 function filterDispatch(info: ServicePortInfo, cat: ChainPlan): FilterDispatch {
+  const { hasAnyEndpoints, hasInternal, hasExternal, usesFwChain } = cat;
+  const noEndpoints = !hasAnyEndpoints;
+  const internalTarget = noEndpoints ? 'REJECT' : !hasInternal ? 'DROP' : undefined;
+  const externalTarget = noEndpoints ? 'REJECT' : !hasExternal ? 'DROP' : undefined;
+  if (!internalTarget && !externalTarget && !usesFwChain && info.healthCheckNodePort === 0) return NO_FILTER;
   const proto = info.protocol.toLowerCase();
   const name = info.name;
-  const { hasAnyEndpoints, hasInternal, hasExternal, usesFwChain } = cat;
-  const dispatch: FilterDispatch = {
-    'filter KUBE-SERVICES': [],
-    'filter KUBE-EXTERNAL-SERVICES': [],
-    'filter KUBE-NODEPORTS': [],
-    'filter KUBE-PROXY-FIREWALL': [],
-  };
+  const services: string[] = [];
+  const external: string[] = [];
+  const nodePorts: string[] = [];
+  const firewall: string[] = [];
   const match = `-m ${proto} -p ${proto}`;
-  const dst = (ip: string, port: number) => `${match} -d ${ip} --dport ${port}`;
-  const noEndpointsComment = `${name} has no endpoints`;
-  const noLocalComment = `${name} has no local endpoints`;
-  const internalFilter = !hasAnyEndpoints
-    ? { target: 'REJECT', comment: noEndpointsComment }
-    : !hasInternal
-      ? { target: 'DROP', comment: noLocalComment }
-      : undefined;
-  const externalFilter = !hasAnyEndpoints
-    ? { target: 'REJECT', comment: noEndpointsComment }
-    : !hasExternal
-      ? { target: 'DROP', comment: noLocalComment }
-      : undefined;
-
-  if (internalFilter) {
-    dispatch['filter KUBE-SERVICES'].push(
-      `-A KUBE-SERVICES ${comment(internalFilter.comment)} ${dst(info.clusterIP, info.port)} -j ${internalFilter.target}`,
+  const filterComment = (target: string) =>
+    spacedComment(target === 'REJECT' ? `${name} has no endpoints` : `${name} has no local endpoints`);
+  if (internalTarget) {
+    services.push(
+      `-A KUBE-SERVICES ${filterComment(internalTarget)} ${match} -d ${info.clusterIP} --dport ${info.port} -j ${internalTarget}`,
     );
   }
-  for (const ip of info.externalIPs) {
-    if (externalFilter) {
-      dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
-        `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} ${dst(ip, info.port)} -j ${externalFilter.target}`,
+  if (externalTarget) {
+    for (const ip of info.externalIPs) {
+      external.push(
+        `-A KUBE-EXTERNAL-SERVICES ${filterComment(externalTarget)} ${match} -d ${ip} --dport ${info.port} -j ${externalTarget}`,
       );
     }
   }
   if (usesFwChain) {
     const fwChain = servicePortChainName('KUBE-FW-', name, proto);
     for (const ip of info.loadBalancerVIPs) {
-      dispatch['filter KUBE-PROXY-FIREWALL'].push(
-        `-A KUBE-PROXY-FIREWALL ${comment(`${name} traffic not accepted by ${fwChain}`)} ${dst(ip, info.port)} -j DROP`,
+      firewall.push(
+        `-A KUBE-PROXY-FIREWALL ${spacedComment(`${name} traffic not accepted by ${fwChain}`)} ${match} -d ${ip} --dport ${info.port} -j DROP`,
       );
     }
   }
-  if (externalFilter) {
+  if (externalTarget) {
     for (const ip of info.loadBalancerVIPs) {
-      dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
-        `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} ${dst(ip, info.port)} -j ${externalFilter.target}`,
+      external.push(
+        `-A KUBE-EXTERNAL-SERVICES ${filterComment(externalTarget)} ${match} -d ${ip} --dport ${info.port} -j ${externalTarget}`,
       );
     }
-  }
-  if (info.nodePort !== 0 && externalFilter) {
-    dispatch['filter KUBE-EXTERNAL-SERVICES'].push(
-      `-A KUBE-EXTERNAL-SERVICES ${comment(externalFilter.comment)} -m addrtype --dst-type LOCAL ${match} --dport ${info.nodePort} -j ${externalFilter.target}`,
-    );
+    if (info.nodePort !== 0) {
+      external.push(
+        `-A KUBE-EXTERNAL-SERVICES ${filterComment(externalTarget)} -m addrtype --dst-type LOCAL ${match} --dport ${info.nodePort} -j ${externalTarget}`,
+      );
+    }
   }
   // Health-check node port: always open, whether or not this node has endpoints.
   if (info.healthCheckNodePort !== 0) {
-    dispatch['filter KUBE-NODEPORTS'].push(
-      `-A KUBE-NODEPORTS ${comment(`${name} health check node port`)} -m tcp -p tcp --dport ${info.healthCheckNodePort} -j ACCEPT`,
+    nodePorts.push(
+      `-A KUBE-NODEPORTS ${spacedComment(`${name} health check node port`)} -m tcp -p tcp --dport ${info.healthCheckNodePort} -j ACCEPT`,
     );
   }
-  return dispatch;
+  for (const lines of [services, external, nodePorts, firewall]) flattenLines(lines);
+  return {
+    'filter KUBE-SERVICES': services,
+    'filter KUBE-EXTERNAL-SERVICES': external,
+    'filter KUBE-NODEPORTS': nodePorts,
+    'filter KUBE-PROXY-FIREWALL': firewall,
+  };
+}
+
+/** The rules of chain `c` in `chains`, added (empty, in writing order) on first use. */
+function natChain(chains: Map<string, string[]>, c: string): string[] {
+  let lines = chains.get(c);
+  if (!lines) {
+    lines = [];
+    chains.set(c, lines);
+  }
+  return lines;
+}
+
+/** An endpoint's `ip:port` and KUBE-SEP chain, worked out once per service port. */
+interface EndpointNames {
+  readonly address: string;
+  readonly chain: string;
+}
+
+/** One service port's rules: a class, so the lazy fingerprint needs no closure per port. */
+class IptServiceRules implements ServiceRules {
+  #fingerprint: string | undefined;
+  constructor(
+    readonly key: string,
+    readonly namespacedName: string,
+    readonly natChains: ReadonlyMap<string, readonly string[]>,
+    readonly dispatch: Readonly<Record<DispatchChain, readonly string[]>>,
+  ) {}
+
+  // Built on first use: full syncs never compare, so they skip joining every rule once more.
+  get fingerprint(): string {
+    this.#fingerprint ??=
+      [...this.natChains].map(([c, l]) => `:${c}\n${l.join('\n')}`).join('\n') +
+      '\n' +
+      DISPATCH_CHAINS.map((d) => this.dispatch[d].join('\n')).join('\n');
+    return this.#fingerprint;
+  }
+}
+
+/**
+ * The balancing rules of `svc` over `eps` (affinity checks, then the chained probabilities).
+ * Each endpoint's rules share one prefix, `-A svc -m comment --comment "name -> ip:port"`.
+ */
+function writeBalancing(
+  lines: string[],
+  svc: string,
+  eps: readonly EndpointInfo[],
+  names: ReadonlyMap<EndpointInfo, EndpointNames>,
+  name: string,
+  stickySeconds: number,
+): void {
+  if (stickySeconds > 0) {
+    for (const ep of eps) {
+      const { address, chain } = names.get(ep)!;
+      lines.push(
+        `-A ${svc} -m comment --comment "${name} -> ${address}" -m recent --name ${chain} --rcheck --seconds ${stickySeconds} --reap -j ${chain}`,
+      );
+    }
+  }
+  const last = eps.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const { address, chain } = names.get(eps[i]!)!;
+    lines.push(
+      i < last
+        ? `-A ${svc} -m comment --comment "${name} -> ${address}" -m statistic --mode random --probability ${probability(eps.length - i)} -j ${chain}`
+        : `-A ${svc} -m comment --comment "${name} -> ${address}" -j ${chain}`,
+    );
+  }
 }
 
 /** Builds one service port's rules (the heart of kube-proxy's syncProxyRules loop body); `cat` when already planned. */
@@ -230,65 +316,54 @@ export function serviceRules(
   const externalPolicyChain = cat.externalToLocal ? svlChain : svcChain;
   const lbChain = usesFwChain ? fwChain : extChain;
 
-  const dispatch: Record<DispatchChain, string[]> = { 'nat KUBE-SERVICES': [], 'nat KUBE-NODEPORTS': [], ...filter };
+  const natServices: string[] = [];
+  const natNodePorts: string[] = [];
   const natChains = new Map<string, string[]>();
-  const chain = (c: string) => {
-    let lines = natChains.get(c);
-    if (!lines) {
-      lines = [];
-      natChains.set(c, lines);
-    }
-    return lines;
-  };
   const match = `-m ${proto} -p ${proto}`;
-  const dst = (ip: string, port: number) => `${match} -d ${ip} --dport ${port}`;
   const masqChain = 'KUBE-MARK-MASQ';
+  // What every one of the port's cluster-IP rules says: `comment(name + " cluster IP")` and the destination.
+  const clusterIPMatch = `-m comment --comment "${name} cluster IP" ${match} -d ${info.clusterIP} --dport ${info.port}`;
+  const nameComment = comment(name);
 
   // Cluster IP.
-  if (hasInternal) {
-    dispatch['nat KUBE-SERVICES'].push(
-      `-A KUBE-SERVICES ${comment(`${name} cluster IP`)} ${dst(info.clusterIP, info.port)} -j ${internalChain}`,
-    );
-  }
+  if (hasInternal) natServices.push(`-A KUBE-SERVICES ${clusterIPMatch} -j ${internalChain}`);
 
-  // External IPs.
-  for (const ip of info.externalIPs) {
-    if (hasAnyEndpoints)
-      dispatch['nat KUBE-SERVICES'].push(`-A KUBE-SERVICES ${comment(`${name} external IP`)} ${dst(ip, info.port)} -j ${extChain}`);
-  }
-
-  // LoadBalancer ingress IPs.
-  for (const ip of info.loadBalancerVIPs) {
-    if (hasAnyEndpoints)
-      dispatch['nat KUBE-SERVICES'].push(`-A KUBE-SERVICES ${comment(`${name} loadbalancer IP`)} ${dst(ip, info.port)} -j ${lbChain}`);
-  }
-
-  // Node port.
-  if (info.nodePort !== 0 && hasAnyEndpoints) {
-    dispatch['nat KUBE-NODEPORTS'].push(`-A KUBE-NODEPORTS ${comment(name)} ${match} --dport ${info.nodePort} -j ${extChain}`);
+  if (hasAnyEndpoints) {
+    // External IPs.
+    for (const ip of info.externalIPs) {
+      natServices.push(`-A KUBE-SERVICES ${spacedComment(`${name} external IP`)} ${match} -d ${ip} --dport ${info.port} -j ${extChain}`);
+    }
+    // LoadBalancer ingress IPs.
+    for (const ip of info.loadBalancerVIPs) {
+      natServices.push(`-A KUBE-SERVICES ${spacedComment(`${name} loadbalancer IP`)} ${match} -d ${ip} --dport ${info.port} -j ${lbChain}`);
+    }
+    // Node port.
+    if (info.nodePort !== 0) natNodePorts.push(`-A KUBE-NODEPORTS ${nameComment} ${match} --dport ${info.nodePort} -j ${extChain}`);
   }
 
   // Internal traffic: masquerade what comes from outside the pod network (or everything).
   if (hasInternal) {
-    const head = `-A ${internalChain} ${comment(`${name} cluster IP`)} ${dst(info.clusterIP, info.port)}`;
-    if (config.masqueradeAll) chain(internalChain).push(`${head} -j ${masqChain}`);
-    else if (config.clusterCIDR) chain(internalChain).push(`${head} ! -s ${config.clusterCIDR} -j ${masqChain}`);
+    if (config.masqueradeAll) natChain(natChains, internalChain).push(`-A ${internalChain} ${clusterIPMatch} -j ${masqChain}`);
+    else if (config.clusterCIDR)
+      natChain(natChains, internalChain).push(`-A ${internalChain} ${clusterIPMatch} ! -s ${config.clusterCIDR} -j ${masqChain}`);
   }
 
   // External traffic chain.
   if (usesExtChain) {
-    const ext = chain(extChain);
+    const ext = natChain(natChains, extChain);
     if (!info.externalPolicyLocal) {
-      ext.push(`-A ${extChain} ${comment(`masquerade traffic for ${name} external destinations`)} -j ${masqChain}`);
+      ext.push(`-A ${extChain} ${spacedComment(`masquerade traffic for ${name} external destinations`)} -j ${masqChain}`);
     } else {
       // Pods and the node itself reach external destinations as if from outside and back: Cluster policy, no source kept.
       if (config.clusterCIDR)
-        ext.push(`-A ${extChain} ${comment(`pod traffic for ${name} external destinations`)} -s ${config.clusterCIDR} -j ${svcChain}`);
+        ext.push(
+          `-A ${extChain} ${spacedComment(`pod traffic for ${name} external destinations`)} -s ${config.clusterCIDR} -j ${svcChain}`,
+        );
       ext.push(
-        `-A ${extChain} ${comment(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${masqChain}`,
+        `-A ${extChain} ${spacedComment(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${masqChain}`,
       );
       ext.push(
-        `-A ${extChain} ${comment(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${svcChain}`,
+        `-A ${extChain} ${spacedComment(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${svcChain}`,
       );
     }
     if (hasExternal) ext.push(`-A ${extChain} -j ${externalPolicyChain}`);
@@ -296,68 +371,48 @@ export function serviceRules(
 
   // LoadBalancer source ranges.
   if (usesFwChain) {
-    const fw = chain(fwChain);
-    const head = `-A ${fwChain} ${comment(`${name} loadbalancer IP`)}`;
+    const fw = natChain(natChains, fwChain);
+    const head = `-A ${fwChain} ${spacedComment(`${name} loadbalancer IP`)}`;
     let allowFromNode = false;
     for (const cidr of info.loadBalancerSourceRanges) {
       fw.push(`${head} -s ${cidr} -j ${extChain}`);
       if (config.nodeIP && cidrContains(cidr, config.nodeIP)) allowFromNode = true;
     }
     if (allowFromNode) for (const ip of info.loadBalancerVIPs) fw.push(`${head} -s ${ip} -j ${extChain}`);
-    fw.push(`-A ${fwChain} ${comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)}`);
+    fw.push(`-A ${fwChain} ${spacedComment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)}`);
   }
 
-  const sepNames = new Map<EndpointInfo, string>();
-  const sepName = (ep: EndpointInfo) => {
-    let sep = sepNames.get(ep);
-    if (!sep) {
-      sep = endpointChainName(name, proto, endpointString(ep));
-      sepNames.set(ep, sep);
-    }
-    return sep;
-  };
-  const writeBalancing = (svc: string, eps: readonly EndpointInfo[]) => {
-    const lines = chain(svc);
-    if (info.stickySeconds > 0) {
-      for (const ep of eps) {
-        const sep = sepName(ep);
-        lines.push(
-          `-A ${svc} ${comment(`${name} -> ${endpointString(ep)}`)} -m recent --name ${sep} --rcheck --seconds ${info.stickySeconds} --reap -j ${sep}`,
-        );
-      }
-    }
-    eps.forEach((ep, i) => {
-      const stat = i < eps.length - 1 ? ` -m statistic --mode random --probability ${probability(eps.length - i)}` : '';
-      lines.push(`-A ${svc} ${comment(`${name} -> ${endpointString(ep)}`)}${stat} -j ${sepName(ep)}`);
-    });
-  };
-  if (usesClusterChain) writeBalancing(svcChain, clusterEndpoints);
-  if (usesLocalChain) writeBalancing(svlChain, localEndpoints);
+  // Every balancing rule's endpoint is one of allReachableEndpoints (the same objects).
+  const names = new Map<EndpointInfo, EndpointNames>();
+  for (const ep of cat.allReachableEndpoints) {
+    const address = endpointString(ep);
+    names.set(ep, { address, chain: `KUBE-SEP-${chainHash(name + proto + address, 16)}` });
+  }
+  if (usesClusterChain) writeBalancing(natChain(natChains, svcChain), svcChain, clusterEndpoints, names, name, info.stickySeconds);
+  if (usesLocalChain) writeBalancing(natChain(natChains, svlChain), svlChain, localEndpoints, names, name, info.stickySeconds);
 
   // Endpoint chains: hairpin masquerade, affinity bookkeeping, DNAT.
   for (const ep of cat.allReachableEndpoints) {
-    const sep = sepName(ep);
-    const lines = chain(sep);
-    lines.push(`-A ${sep} ${comment(name)} -s ${ep.ip} -j ${masqChain}`);
+    const { address, chain: sep } = names.get(ep)!;
     const recent = info.stickySeconds > 0 ? ` -m recent --name ${sep} --set` : '';
-    lines.push(`-A ${sep} ${comment(name)}${recent} ${match} -j DNAT --to-destination ${endpointString(ep)}`);
+    natChains.set(sep, [
+      `-A ${sep} ${nameComment} -s ${ep.ip} -j ${masqChain}`,
+      `-A ${sep} ${nameComment}${recent} ${match} -j DNAT --to-destination ${address}`,
+    ]);
   }
 
-  // Built on first use: full syncs never compare, so they skip joining every rule once more.
-  let fingerprint: string | undefined;
-  return {
-    key: info.key,
-    namespacedName: info.namespacedName,
-    natChains,
-    dispatch,
-    get fingerprint() {
-      fingerprint ??=
-        [...natChains].map(([c, l]) => `:${c}\n${l.join('\n')}`).join('\n') +
-        '\n' +
-        DISPATCH_CHAINS.map((d) => dispatch[d].join('\n')).join('\n');
-      return fingerprint;
-    },
-  };
+  // Kept until the port changes: flat strings, not ropes of their pieces (see flattenString).
+  flattenLines(natServices);
+  flattenLines(natNodePorts);
+  for (const lines of natChains.values()) flattenLines(lines);
+  return new IptServiceRules(info.key, info.namespacedName, natChains, {
+    'nat KUBE-SERVICES': natServices,
+    'nat KUBE-NODEPORTS': natNodePorts,
+    'filter KUBE-SERVICES': filter['filter KUBE-SERVICES'],
+    'filter KUBE-EXTERNAL-SERVICES': filter['filter KUBE-EXTERNAL-SERVICES'],
+    'filter KUBE-NODEPORTS': filter['filter KUBE-NODEPORTS'],
+    'filter KUBE-PROXY-FIREWALL': filter['filter KUBE-PROXY-FIREWALL'],
+  });
 }
 
 /** What changed since the previous ruleset, so unchanged services' rules are reused. */
@@ -616,9 +671,13 @@ function* fullLines(source: FullSource, foreign?: ForeignRules, done?: (ruleset:
     yield* foreign?.rules[table] ?? [];
   };
   yield* head('filter');
-  for (const d of DISPATCH_CHAINS) {
-    if (!d.startsWith('filter')) continue;
-    for (const key of source.keys) yield* source.filter(key)[d as FilterDispatchChain];
+  // Looked up once, not once per dispatch chain: most ports add nothing to any of them.
+  const filters = source.keys.map((key) => source.filter(key));
+  for (const d of FILTER_DISPATCH) {
+    for (const filter of filters) {
+      const lines = filter[d];
+      if (lines.length) yield* lines;
+    }
   }
   yield* fixed.filter;
   yield 'COMMIT';
@@ -628,13 +687,20 @@ function* fullLines(source: FullSource, foreign?: ForeignRules, done?: (ruleset:
   for (const key of source.keys) {
     const rules = source.rules(key);
     built.set(key, rules);
-    for (const c of rules.natChains.keys()) yield `:${c} - [0:0]`;
-    for (const lines of rules.natChains.values()) yield* lines;
+    if (rules.natChains.size) yield natBlock(rules);
   }
   const ruleset: IptablesRuleset = { config: source.config, services: new VersionedMap(built) };
   for (const d of DISPATCH_CHAINS) if (d.startsWith('nat')) yield* dispatchLines(ruleset, d);
   yield 'COMMIT';
   done?.(ruleset);
+}
+
+/** A port's nat chains as one string of lines (one join, one yield): declarations, then rules. */
+function natBlock(rules: ServiceRules): string {
+  const lines: string[] = [];
+  for (const c of rules.natChains.keys()) lines.push(`:${c} - [0:0]`);
+  for (const chainLines of rules.natChains.values()) for (const line of chainLines) lines.push(line);
+  return lines.join('\n');
 }
 
 type Pair = [ServiceRules | undefined, ServiceRules | undefined];
@@ -768,8 +834,6 @@ export interface RuleCounts {
 
 /** Counts per ruleset, carried from one ruleset to the one derived from it. */
 const counts = new WeakMap<IptablesRuleset, RuleCounts>();
-
-const FILTER_DISPATCH = DISPATCH_CHAINS.filter((d) => d.startsWith('filter'));
 
 function addCounts(total: RuleCounts, r: ServiceRules | undefined, sign: 1 | -1): void {
   if (!r) return;

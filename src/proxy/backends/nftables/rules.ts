@@ -23,6 +23,8 @@
  * or `add map … { elements = … }`, so partial syncs use those forms and delete emptied chains
  * later (bench/proxy/README.md has the measurements).
  */
+
+import { flattenLines, flattenString } from '../../flat.js';
 import { chainHash } from '../../ipv4.js';
 import { type EndpointInfo, type EndpointsMap, planChains, type ServicePortInfo, type ServicePortMap } from '../../model.js';
 import { VersionedMap } from '../../versioned-map.js';
@@ -90,10 +92,57 @@ export function endpointChainBase(
 
 const mark = (config: NftablesConfig) => `0x${(1 << (config.masqueradeBit ?? 14)).toString(16)}`;
 
+/** One service port's objects: a class, so the lazy fingerprint needs no closure per port. */
+class NftPortRules implements NftServiceRules {
+  #fingerprint: string | undefined;
+  constructor(
+    readonly key: string,
+    readonly namespacedName: string,
+    readonly sets: ReadonlyMap<string, string>,
+    readonly chains: ReadonlyMap<string, readonly string[]>,
+    readonly elements: readonly NftElement[],
+  ) {}
+
+  // Built on first use: full syncs never compare, so they skip serializing every rule once more.
+  get fingerprint(): string {
+    this.#fingerprint ??= JSON.stringify([[...this.sets], [...this.chains], this.elements]);
+    return this.#fingerprint;
+  }
+}
+
+/** The rules of chain `c` in `chains`, added (empty, in writing order) on first use. */
+function nftChain(chains: Map<string, string[]>, c: string): string[] {
+  let rules = chains.get(c);
+  if (!rules) {
+    rules = [];
+    chains.set(c, rules);
+  }
+  return rules;
+}
+
+function element(set: string, key: string, value = '', comment = ''): NftElement {
+  return { set, key, id: `${set} ${key}`, value, comment };
+}
+
+/** Prefix of an endpoint's chain name (its affinity set's is `affinity-`). */
+const ENDPOINT_CHAIN = 'endpoint-';
+
+/** The balancing rules of chain `c` over `eps`: affinity checks, then the chained `numgen` draws. */
+function writeBalancing(rules: string[], eps: readonly EndpointInfo[], bases: ReadonlyMap<EndpointInfo, string>, sticky: boolean): void {
+  if (sticky) for (const ep of eps) rules.push(`ip saddr @affinity-${bases.get(ep)!} goto ${ENDPOINT_CHAIN}${bases.get(ep)!}`);
+  const last = eps.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const target = `goto ${ENDPOINT_CHAIN}${bases.get(eps[i]!)!}`;
+    rules.push(i < last ? `numgen random mod ${eps.length - i} == 0 ${target}` : target);
+  }
+}
+
 /** Builds one service port's chains, sets and map elements. */
 export function nftServiceRules(info: ServicePortInfo, endpoints: readonly EndpointInfo[], config: NftablesConfig): NftServiceRules {
   const proto = info.protocol.toLowerCase();
-  const base = serviceChainBase(info);
+  // `ns/name/proto/port`: upstream's chain name base, before the hash.
+  const portPath = `${info.namespace}/${info.serviceName}/${proto}/${info.portName}`;
+  const base = `${chainHash(portPath, 8)}-${portPath}`;
   const svcChain = `service-${base}`;
   const localChain = `local-${base}`;
   const extChain = `external-${base}`;
@@ -107,38 +156,32 @@ export function nftServiceRules(info: ServicePortInfo, endpoints: readonly Endpo
   const chains = new Map<string, string[]>();
   const sets = new Map<string, string>();
   const elements: NftElement[] = [];
-  const chain = (c: string) => {
-    let rules = chains.get(c);
-    if (!rules) {
-      rules = [];
-      chains.set(c, rules);
-    }
-    return rules;
-  };
-  const el = (set: string, key: string, value = '', comment = '') => elements.push({ set, key, id: `${set} ${key}`, value, comment });
   const noEndpointVerdict = hasAnyEndpoints ? 'drop' : 'goto reject-chain';
   const svcComment = ` comment "${info.name}"`;
+  const portSuffix = ` . ${proto} . ${info.port}`;
 
-  el('cluster-ips', info.clusterIP);
-  if (hasInternal) el('service-ips', `${info.clusterIP} . ${proto} . ${info.port}`, `goto ${internalChain}`);
-  else el('no-endpoint-services', `${info.clusterIP} . ${proto} . ${info.port}`, noEndpointVerdict, svcComment);
-  for (const ip of [...info.externalIPs, ...info.loadBalancerVIPs]) {
-    if (hasAnyEndpoints) el('service-ips', `${ip} . ${proto} . ${info.port}`, `goto ${extChain}`);
-    if (!hasExternal) el('no-endpoint-services', `${ip} . ${proto} . ${info.port}`, noEndpointVerdict, svcComment);
+  elements.push(element('cluster-ips', info.clusterIP));
+  if (hasInternal) elements.push(element('service-ips', info.clusterIP + portSuffix, `goto ${internalChain}`));
+  else elements.push(element('no-endpoint-services', info.clusterIP + portSuffix, noEndpointVerdict, svcComment));
+  for (const ips of [info.externalIPs, info.loadBalancerVIPs]) {
+    for (const ip of ips) {
+      if (hasAnyEndpoints) elements.push(element('service-ips', ip + portSuffix, `goto ${extChain}`));
+      if (!hasExternal) elements.push(element('no-endpoint-services', ip + portSuffix, noEndpointVerdict, svcComment));
+    }
   }
   if (info.nodePort !== 0) {
-    if (hasAnyEndpoints) el('service-nodeports', `${proto} . ${info.nodePort}`, `goto ${extChain}`);
-    if (!hasExternal) el('no-endpoint-nodeports', `${proto} . ${info.nodePort}`, noEndpointVerdict, svcComment);
+    if (hasAnyEndpoints) elements.push(element('service-nodeports', `${proto} . ${info.nodePort}`, `goto ${extChain}`));
+    if (!hasExternal) elements.push(element('no-endpoint-nodeports', `${proto} . ${info.nodePort}`, noEndpointVerdict, svcComment));
   }
-  if (usesFwChain) for (const ip of info.loadBalancerVIPs) el('firewall-ips', `${ip} . ${proto} . ${info.port}`, `goto ${fwChain}`);
+  if (usesFwChain) for (const ip of info.loadBalancerVIPs) elements.push(element('firewall-ips', ip + portSuffix, `goto ${fwChain}`));
 
   if (hasInternal) {
-    if (config.masqueradeAll) chain(internalChain).push(`ip daddr ${info.clusterIP} jump mark-for-masquerade`);
+    if (config.masqueradeAll) nftChain(chains, internalChain).push(`ip daddr ${info.clusterIP} jump mark-for-masquerade`);
     else if (config.clusterCIDR)
-      chain(internalChain).push(`ip daddr ${info.clusterIP} ip saddr != ${config.clusterCIDR} jump mark-for-masquerade`);
+      nftChain(chains, internalChain).push(`ip daddr ${info.clusterIP} ip saddr != ${config.clusterCIDR} jump mark-for-masquerade`);
   }
   if (usesExtChain) {
-    const ext = chain(extChain);
+    const ext = nftChain(chains, extChain);
     if (!info.externalPolicyLocal) {
       ext.push('jump mark-for-masquerade');
     } else {
@@ -148,52 +191,38 @@ export function nftServiceRules(info: ServicePortInfo, endpoints: readonly Endpo
     }
     if (hasExternal) ext.push(`goto ${externalPolicyChain}`);
   }
-  if (usesFwChain) chain(fwChain).push(`ip saddr != { ${info.loadBalancerSourceRanges.join(', ')} } drop`);
+  if (usesFwChain) nftChain(chains, fwChain).push(`ip saddr != { ${info.loadBalancerSourceRanges.join(', ')} } drop`);
 
-  const epBases = new Map<EndpointInfo, string>();
-  const epBase = (ep: EndpointInfo) => {
-    let b = epBases.get(ep);
-    if (!b) {
-      b = endpointChainBase(info, ep);
-      epBases.set(ep, b);
-    }
-    return b;
-  };
-  const epChain = (ep: EndpointInfo) => `endpoint-${epBase(ep)}`;
-  const affinitySet = (ep: EndpointInfo) => `affinity-${epBase(ep)}`;
-  const writeBalancing = (c: string, eps: readonly EndpointInfo[]) => {
-    const rules = chain(c);
-    if (info.stickySeconds > 0) for (const ep of eps) rules.push(`ip saddr @${affinitySet(ep)} goto ${epChain(ep)}`);
-    eps.forEach((ep, i) => {
-      rules.push(i < eps.length - 1 ? `numgen random mod ${eps.length - i} == 0 goto ${epChain(ep)}` : `goto ${epChain(ep)}`);
-    });
-  };
-  if (usesClusterChain) writeBalancing(svcChain, clusterEndpoints);
-  if (usesLocalChain) writeBalancing(localChain, localEndpoints);
-
+  // Every balancing rule's endpoint is one of allReachableEndpoints (the same objects).
+  const bases = new Map<EndpointInfo, string>();
   for (const ep of cat.allReachableEndpoints) {
-    const rules = chain(epChain(ep));
-    rules.push(`ip saddr ${ep.ip} jump mark-for-masquerade`);
-    if (info.stickySeconds > 0) {
-      sets.set(affinitySet(ep), `type ipv4_addr ; flags dynamic,timeout ; timeout ${info.stickySeconds}s ;`);
-      rules.push(`update @${affinitySet(ep)} { ip saddr }`);
-    }
-    rules.push(`meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
+    const path = `${portPath}__${ep.ip}/${ep.port}`;
+    bases.set(ep, `${chainHash(path, 8)}-${path}`);
+  }
+  const sticky = info.stickySeconds > 0;
+  if (usesClusterChain) writeBalancing(nftChain(chains, svcChain), clusterEndpoints, bases, sticky);
+  if (usesLocalChain) writeBalancing(nftChain(chains, localChain), localEndpoints, bases, sticky);
+
+  const dnatPrefix = `meta l4proto ${proto} dnat to `;
+  for (const ep of cat.allReachableEndpoints) {
+    const epBase = bases.get(ep)!;
+    const masquerade = `ip saddr ${ep.ip} jump mark-for-masquerade`;
+    const dnat = `${dnatPrefix}${ep.ip}:${ep.port}`;
+    if (sticky) {
+      sets.set(`affinity-${epBase}`, `type ipv4_addr ; flags dynamic,timeout ; timeout ${info.stickySeconds}s ;`);
+      chains.set(ENDPOINT_CHAIN + epBase, [masquerade, `update @affinity-${epBase} { ip saddr }`, dnat]);
+    } else chains.set(ENDPOINT_CHAIN + epBase, [masquerade, dnat]);
   }
 
-  // Built on first use: full syncs never compare, so they skip serializing every rule once more.
-  let fingerprint: string | undefined;
-  return {
-    key: info.key,
-    namespacedName: info.namespacedName,
-    sets,
-    chains,
-    elements,
-    get fingerprint() {
-      fingerprint ??= JSON.stringify([[...sets], [...chains], elements]);
-      return fingerprint;
-    },
-  };
+  // Kept until the port changes: flat strings, not ropes of their pieces (see flattenString).
+  for (const rules of chains.values()) flattenLines(rules);
+  for (const body of sets.values()) flattenString(body);
+  for (const e of elements) {
+    flattenString(e.id);
+    flattenString(e.key);
+    flattenString(e.value);
+  }
+  return new NftPortRules(info.key, info.namespacedName, sets, chains, elements);
 }
 
 /** What changed since the previous ruleset, so unchanged services' rules are reused. */
@@ -402,15 +431,21 @@ export class NftElementIndex {
     return this.#providers.keys();
   }
 
+  /** Every element the table holds (one per id), in id insertion order. */
+  *elements(): Generator<NftElement> {
+    for (const providers of this.#providers.values()) yield providers[providers.length - 1]!.element;
+  }
+
   /** Adds one service port's elements and counts (a port's later element replaces its earlier one with the same id). */
   add(rules: NftServiceRules): void {
     this.chains += rules.chains.size;
     for (const c of rules.chains.values()) this.rules += c.length;
     for (const element of rules.elements) {
-      let providers = this.#providers.get(element.id);
+      const providers = this.#providers.get(element.id);
       if (!providers) {
-        providers = [];
-        this.#providers.set(element.id, providers);
+        // The common case (a full sync adds each id once): no search, no splice.
+        this.#providers.set(element.id, [{ key: rules.key, element }]);
+        continue;
       }
       let i = providers.length;
       while (i > 0 && providers[i - 1]!.key > rules.key) i--;
@@ -467,24 +502,36 @@ function* nftFullLines(
   for (const r of services) {
     built.set(r.key, r);
     index.add(r);
-    // The service's sets and chains first: its rules name them (goto, @set) and nft resolves
-    // names against what the transaction declared so far.
-    for (const [set, body] of r.sets) yield `add set ${T} ${set} { ${body} }`;
-    for (const c of r.chains.keys()) yield `add chain ${T} ${c}`;
-    for (const [c, rules] of r.chains) if (rules.length) yield chainBodyText(c, rules);
+    const block = serviceBlock(r);
+    if (block) yield block;
   }
   const bySet = new Map<string, string[]>([['nodeport-ips', base.nodePortIPs]]);
-  for (const id of index.ids()) {
-    const e = index.get(id)!;
-    const items = bySet.get(e.set) ?? [];
+  for (const e of index.elements()) {
+    let items = bySet.get(e.set);
+    if (!items) {
+      items = [];
+      bySet.set(e.set, items);
+    }
     items.push(elementItem(e));
-    bySet.set(e.set, items);
   }
   for (const [set, items] of bySet) if (items.length) yield setWithElements(set, items);
   const ruleset: NftRuleset = { config, services: new VersionedMap(built) };
   index.describes = ruleset;
   indexes.set(ruleset, index);
   done?.(ruleset);
+}
+
+/**
+ * One service port's lines of the full transaction, as one string (one join, one yield). Its sets
+ * and chains come first: its rules name them (goto, @set) and nft resolves names against what the
+ * transaction declared so far.
+ */
+function serviceBlock(r: NftServiceRules): string {
+  const lines: string[] = [];
+  for (const [set, body] of r.sets) lines.push(`add set ${T} ${set} { ${body} }`);
+  for (const c of r.chains.keys()) lines.push(`add chain ${T} ${c}`);
+  for (const [c, rules] of r.chains) if (rules.length) lines.push(chainBodyText(c, rules));
+  return lines.join('\n');
 }
 
 /**
