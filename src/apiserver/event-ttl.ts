@@ -31,24 +31,33 @@ export function lastWrite(ev: EventLike): number {
   return Math.max(...times.filter((t) => !Number.isNaN(t)), Number.NEGATIVE_INFINITY);
 }
 
+/** Events read per step of a sweep. */
+const PAGE = 500;
+
 /** Starts sweeping `events` (the core/v1 Event storage, which events.k8s.io shares). */
 export function startEventTTL(events: GenericStorage, opts: EventTTLOptions = {}): { stop(): void; sweepNow(): Promise<number> } {
   const { ttlMs = 60 * 60_000, everyMs = 60_000, now = Date.now, onError = () => {} } = opts;
   const sweepNow = async (): Promise<number> => {
     const cutoff = now() - ttlMs;
     let deleted = 0;
-    for (const ev of (await events.list(undefined)).items as EventLike[]) {
-      if (lastWrite(ev) >= cutoff) continue;
-      try {
-        // Only the version that was seen expired: an event updated meanwhile lives on.
-        await events.delete(ev.metadata.namespace, ev.metadata.name ?? '', {
-          preconditions: { resourceVersion: ev.metadata.resourceVersion },
-        });
-        deleted++;
-      } catch (e) {
-        if (!(e instanceof StatusError && (e.code === 404 || e.code === 409))) throw e;
+    // In pages, so a cluster with many events never holds the event loop for a whole list.
+    let next: string | undefined;
+    do {
+      const page = await events.list(undefined, { limit: PAGE, continue: next });
+      for (const ev of page.items as EventLike[]) {
+        if (lastWrite(ev) >= cutoff) continue;
+        try {
+          // Only the version that was seen expired: an event updated meanwhile lives on.
+          await events.delete(ev.metadata.namespace, ev.metadata.name ?? '', {
+            preconditions: { resourceVersion: ev.metadata.resourceVersion },
+          });
+          deleted++;
+        } catch (e) {
+          if (!(e instanceof StatusError && (e.code === 404 || e.code === 409))) throw e;
+        }
       }
-    }
+      next = page.metadata.continue;
+    } while (next);
     return deleted;
   };
   const timer = setInterval(() => sweepNow().catch(onError), everyMs);

@@ -52,5 +52,18 @@ describe('event TTL', () => {
       const v1 = (await api.client.list(R.eventsV1, { namespace: 'default' })).items.map((e) => e.metadata.name);
       assert.deepEqual(v1, ['fresh']);
     });
+
+    test('sweeps past one page of events', async () => {
+      const t = Date.now();
+      for (let i = 0; i < 1_100; i++) await api.client.create(R.events, event(`many-${i}`, iso(t)), { namespace: 'default' });
+      const ttl = startEventTTL(api.registry.find('', 'v1', 'events')!.storage, { ttlMs: HOUR, everyMs: HOUR, now: () => t + 61 * MINUTE });
+      try {
+        assert.equal(await ttl.sweepNow(), 1_100);
+      } finally {
+        ttl.stop();
+      }
+      const left = (await api.client.list(R.events, { namespace: 'default' })).items.map((e) => e.metadata.name);
+      assert.deepEqual(left, ['fresh']);
+    });
   });
 });
