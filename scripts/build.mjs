@@ -14,61 +14,39 @@ import { build } from 'esbuild';
 // Built beside dist/ and swapped in, so a running cluster (agents start builtin images from the
 // bundle) never finds dist/ missing or half-written.
 rmSync('dist.new', { recursive: true, force: true });
-await build({
-  entryPoints: { svcnet: 'src/cli/main.ts', image: 'src/agent/images/entry.ts' },
-  outdir: 'dist.new',
-  bundle: true,
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['better-sqlite3'],
-  // CommonJS dependencies inside an ESM bundle need `require`.
-  banner: {
-    js: "import { createRequire as __svcnetCreateRequire } from 'node:module'; const require = __svcnetCreateRequire(import.meta.url);",
-  },
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
-await build({
-  entryPoints: ['src/agent/images/entry.ts'],
-  outfile: 'dist.new/image.cjs',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
-// The control plane: one file, without comments and indentation (smaller to read and hash, and
-// ASCII, which the loader decodes faster), loaded through V8's code cache by up-child.cjs.
-await build({
-  entryPoints: ['src/cli/control-plane-entry.ts'],
-  outfile: 'dist.new/control-plane.cjs',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  external: ['better-sqlite3'],
-  // CommonJS has no import.meta: modules that find files beside themselves get the bundle's URL.
-  define: { 'import.meta.url': '__svcnetImportMetaUrl' },
-  banner: { js: "var __svcnetImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  minifyWhitespace: true,
-  legalComments: 'linked',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
-await build({
-  entryPoints: ['src/cli/up-child.ts'],
-  outfile: 'dist.new/up-child.cjs',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
+/** What every bundle shares: Node 20, dependencies bundled in, linked source maps. */
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: { svcnet: 'src/cli/main.ts', image: 'src/agent/images/entry.ts' },
+    outdir: 'dist.new',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    format: 'esm',
+    external: ['better-sqlite3'],
+    // CommonJS dependencies inside an ESM bundle need `require`.
+    banner: {
+      js: "import { createRequire as __svcnetCreateRequire } from 'node:module'; const require = __svcnetCreateRequire(import.meta.url);",
+    },
+  }),
+  build({ ...common, entryPoints: ['src/agent/images/entry.ts'], outfile: 'dist.new/image.cjs', format: 'cjs' }),
+  // The control plane: one file, without comments and indentation (smaller to read and hash, and
+  // ASCII, which the loader decodes faster), loaded through V8's code cache by up-child.cjs.
+  build({
+    ...common,
+    entryPoints: ['src/cli/control-plane-entry.ts'],
+    outfile: 'dist.new/control-plane.cjs',
+    format: 'cjs',
+    external: ['better-sqlite3'],
+    // CommonJS has no import.meta: modules that find files beside themselves get the bundle's URL.
+    define: { 'import.meta.url': '__svcnetImportMetaUrl' },
+    banner: { js: "var __svcnetImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    minifyWhitespace: true,
+    legalComments: 'linked',
+  }),
+  build({ ...common, entryPoints: ['src/cli/up-child.ts'], outfile: 'dist.new/up-child.cjs', format: 'cjs' }),
+]);
 
 rmSync('dist.old', { recursive: true, force: true });
 try {

@@ -5,16 +5,7 @@ import type { KubeObject } from '../../src/api/meta.js';
 import { R } from '../../src/client/types.js';
 import { startGarbageCollector } from '../../src/controllers/garbagecollector/index.js';
 import { startTestApiServer, type TestApiServer } from '../helpers/apiserver.js';
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { eventually } from '../helpers/eventually.js';
 
 describe('garbage collector', () => {
   let api: TestApiServer;

@@ -13,18 +13,9 @@ import { startNamespaceController } from '../../src/controllers/namespace/index.
 import { ROOT_CA_CONFIGMAP, startRootCACertPublisher } from '../../src/controllers/rootcacertpublisher/controller.js';
 import { startServiceAccountController } from '../../src/controllers/serviceaccount/controller.js';
 import { startTestApiServer, type TestApiServer } from '../helpers/apiserver.js';
+import { eventually } from '../helpers/eventually.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('default ServiceAccount and kube-root-ca.crt in every namespace', () => {
   let api: TestApiServer;

@@ -4,16 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { R } from '../../src/client/types.js';
 import { deletionConditions, startNamespaceController } from '../../src/controllers/namespace/index.js';
 import { startTestApiServer, type TestApiServer } from '../helpers/apiserver.js';
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { eventually } from '../helpers/eventually.js';
 
 describe('namespace controller', () => {
   let api: TestApiServer;

@@ -4,37 +4,20 @@
  * across a restart are the contract users and scripts rely on.
  */
 import assert from 'node:assert/strict';
-import { type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { run, SVCNET_BIN } from './cluster.js';
 
-const BIN = fileURLToPath(new URL('../../bin/svcnet.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
-
-function run(cmd: string, args: string[], opts: SpawnOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr!.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe('svcnet up, status and down', () => {
   const root = mkdtempSync(join(tmpdir(), 'svcnet-cli-'));
   const dataDir = join(root, 'data');
   const env = { ...process.env, HOME: join(root, 'home'), KUBECONFIG: join(dataDir, 'kubeconfig') };
-  const svcnet = (...args: string[]) => run(process.execPath, [BIN, ...args], { env });
+  const svcnet = (...args: string[]) => run(process.execPath, [SVCNET_BIN, ...args], { env });
   const kubectl = (...args: string[]) => run('kubectl', args, { env });
   after(async () => {
     await svcnet('down', '--data-dir', dataDir);

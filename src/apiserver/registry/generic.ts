@@ -638,7 +638,7 @@ export class GenericStorage {
     return (obj.metadata.deletionGracePeriodSeconds ?? 0) > 0;
   }
 
-  /** `fresh` gives a new copy of the stored object (parsing the stored text beats cloning `old`). */
+  /** `fresh` gives a new copy of the whole stored object (parsing the stored text beats cloning `old`). */
   private prepareUpdate(obj: KubeObject, old: KubeObject, ctx: StrategyContext, fresh: () => KubeObject): void {
     obj.apiVersion = this.apiVersion;
     obj.kind = this.def.kind;
@@ -665,7 +665,7 @@ export class GenericStorage {
       if (status === undefined) delete obj.status;
       else obj.status = status;
     } else if ('status' in old) {
-      obj.status = fresh().status;
+      obj.status = structuredClone(old.status); // only the status: no need to parse the whole object
     }
     this.strategy.prepareForUpdate?.(obj, old, ctx);
     this.defaultKind(obj);
