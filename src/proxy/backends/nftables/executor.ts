@@ -10,11 +10,15 @@ import { type ChunkTiming, timedChunks } from '../chunks.js';
 import {
   buildNftRuleset,
   countNft,
+  INITIAL_LOAD_SPLIT,
+  type InitialLoadSplit,
+  NFT_TABLE,
   type NftablesConfig,
   type NftPartialOptions,
   type NftRuleset,
   renderNftPartial,
   streamNftFull,
+  streamNftInitial,
 } from './rules.js';
 import type { NftSession } from './session.js';
 
@@ -48,10 +52,52 @@ export class NftExecutor {
     await runWithChunks(this.run, ['nft', '-f', '-'], chunks, { timeoutMs: this.timeoutMs });
   }
 
+  /**
+   * Applies transactions in order, each streamed as it is produced. Each one's `nft` starts as soon
+   * as the previous one's input is complete and takes its own input at once, but acts on it only
+   * after the previous one has exited: so the next transaction is built while nft works on the
+   * last. Stops at the first failure, which it rejects with.
+   */
+  async applyInOrder(transactions: Iterable<Iterable<string>>): Promise<void> {
+    const runs: Promise<unknown>[] = [];
+    let failed = false;
+    let gate: Promise<unknown> | undefined;
+    for (const chunks of transactions) {
+      let produced!: () => void;
+      const complete = new Promise<void>((resolve) => {
+        produced = resolve;
+      });
+      const run = runWithChunks(this.run, ['nft', '-f', '-'], notifyWhenDone(chunks, produced), {
+        timeoutMs: this.timeoutMs,
+        inputGate: gate,
+      });
+      run.catch(() => {
+        failed = true;
+      });
+      runs.push(run);
+      gate = run;
+      await Promise.race([complete, run.catch(() => {})]);
+      if (failed) break;
+    }
+    for (const result of await Promise.allSettled(runs)) if (result.status === 'rejected') throw result.reason;
+  }
+
+  /** Whether table `ip kube-proxy` exists (`nft list tables`, which lists names only). */
+  async tableExists(): Promise<boolean> {
+    const { stdout } = await this.run(['nft', 'list', 'tables', 'ip'], { timeoutMs: this.timeoutMs });
+    return stdout.split('\n').some((line) => line.trim() === `table ${NFT_TABLE}`);
+  }
+
   /** `nft list table ip kube-proxy`. */
   async list(): Promise<string> {
     return (await this.run(['nft', 'list', 'table', 'ip', 'kube-proxy'], { timeoutMs: this.timeoutMs })).stdout;
   }
+}
+
+/** Passes `chunks` through, calling `done` once they are exhausted. */
+function* notifyWhenDone(chunks: Iterable<string>, done: () => void): Generator<string> {
+  yield* chunks;
+  done();
 }
 
 /** Timings of one sync. */
@@ -64,16 +110,27 @@ export interface NftSyncStats {
   generateMs: number;
   /** Wall time from starting `nft` to its exit (ms): includes any wait for chunks still being generated. */
   applyMs: number;
+  /** nft transactions the sync took: more than one for a large initial load (see {@link initialLoadSizes}). */
+  transactions: number;
   bytes: number;
   chains: number;
   rules: number;
   elements: number;
 }
 
+/** How the proxier syncs: partial transactions' options, and how an initial load is split. */
+export interface NftSyncOptions extends NftPartialOptions {
+  /** Default {@link INITIAL_LOAD_SPLIT}. */
+  initialLoadSplit?: InitialLoadSplit;
+}
+
 /**
  * One sync = build, render full or partial, apply; any failure forgets what the kernel holds.
  * A full sync streams: nft starts at once and each service's rules are built as nft takes the text
- * before them, so generation hides behind nft's own parsing instead of preceding it.
+ * before them, so generation hides behind nft's own parsing instead of preceding it. A large full
+ * sync into an absent table (a new node) goes as several transactions, built while nft applies the
+ * one before; a full sync over an existing table is always one transaction, so a restarted proxy
+ * replaces the rules atomically.
  */
 export class NftProxier {
   /** What the kernel holds (unknown after a failure). */
@@ -84,11 +141,12 @@ export class NftProxier {
   constructor(
     readonly executor: NftExecutor,
     readonly config: NftablesConfig,
-    readonly partialOptions: NftPartialOptions = {},
+    readonly options: NftSyncOptions = {},
   ) {}
 
   async sync(request: SyncRequest, services: ServicePortMap, endpoints: EndpointsMap, changes?: UpdateResult): Promise<NftSyncStats> {
-    const previous = request.full ? undefined : this.#applied;
+    const known = this.#applied;
+    const previous = request.full ? undefined : known;
     const built = this.#built;
     const delta = built &&
       changes && { previous: built, changedServices: changes.updatedServices, changedPorts: changes.updatedServicePorts };
@@ -97,25 +155,36 @@ export class NftProxier {
     this.#applied = undefined;
     let ruleset: NftRuleset | undefined;
     const timing: ChunkTiming = { ms: 0, chars: 0 };
+    let transactions = 1;
     const a0 = performance.now();
+    const done = (complete: NftRuleset) => {
+      ruleset = complete;
+      this.#built = complete;
+    };
+    const split = this.options.initialLoadSplit ?? INITIAL_LOAD_SPLIT;
     if (previous) {
       const t0 = performance.now();
       ruleset = buildNftRuleset(services, endpoints, this.config, delta);
       this.#built = ruleset;
-      const text = renderNftPartial(previous, ruleset, this.partialOptions);
+      const text = renderNftPartial(previous, ruleset, this.options);
       timing.ms = performance.now() - t0;
       timing.chars = text.length;
       await this.executor.apply(text);
-    } else {
-      const done = (complete: NftRuleset) => {
-        ruleset = complete;
-        this.#built = complete;
+    } else if (!known && services.size >= split.minServicePorts && !(await this.executor.tableExists())) {
+      transactions = 0;
+      const each = function* (all: Iterable<Iterable<string>>) {
+        for (const chunks of all) {
+          transactions++;
+          yield timedChunks(chunks, timing);
+        }
       };
+      await this.executor.applyInOrder(each(streamNftInitial(services, endpoints, this.config, delta, split, done)));
+    } else {
       await this.executor.applyChunks(timedChunks(streamNftFull(services, endpoints, this.config, delta, done), timing));
     }
     const applyMs = performance.now() - a0 - (previous ? timing.ms : 0);
     if (!ruleset) throw new Error('nft transaction applied before the ruleset was complete');
     this.#applied = ruleset;
-    return { full: !previous, generateMs: timing.ms, applyMs, bytes: timing.chars, ...countNft(ruleset) };
+    return { full: !previous, generateMs: timing.ms, applyMs, transactions, bytes: timing.chars, ...countNft(ruleset) };
   }
 }

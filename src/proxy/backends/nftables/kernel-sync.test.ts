@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { withNetSandbox } from '../../../../test/helpers/sandbox.js';
-import { nsenterSpawner } from '../../testing.js';
+import { makeService, makeSlice, nsenterSpawner } from '../../testing.js';
 import { ProxyState } from '../../tracker.js';
 import { Churn } from '../iptables/churn.js';
 import { NftExecutor, NftProxier } from './executor.js';
@@ -86,4 +86,56 @@ describe('nftables partial syncs on the kernel', () => {
       });
     });
   }
+});
+
+describe('nftables initial load split into transactions, on the kernel', () => {
+  /** Churned Services plus two that claim one external IP, the later (in key order) winning it. */
+  function clashingState(): ProxyState {
+    const state = new ProxyState('node-1');
+    const churn = new Churn(state, 99, 40);
+    for (let i = 0; i < 60; i++) churn.step();
+    for (const name of ['aaa-clash', 'zzz-clash']) {
+      const nn = `default/${name}`;
+      const ip = name === 'aaa-clash' ? '10.96.1.1' : '10.96.1.2';
+      state.onService(
+        undefined,
+        makeService(nn, { clusterIP: ip, externalIPs: ['192.0.2.250'], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+      );
+      state.onEndpointSlice(
+        makeSlice(nn, `${name}-abcde`, [{ name: 'http', port: 8080 }], [name === 'aaa-clash' ? '10.244.9.1' : '10.244.9.2']),
+      );
+    }
+    return state;
+  }
+  const split = { minServicePorts: 1, first: 0.1, minFirst: 3, growth: 2 };
+
+  test('leaves what one whole-table transaction writes, clashing elements included; over an existing table it stays one', {
+    timeout: 120_000,
+  }, async () => {
+    await withNetSandbox(async (sandbox) => {
+      const executor = new NftExecutor(sandbox.run);
+      const state = clashingState();
+      const changes = state.apply();
+      assert.ok(state.services.size > 20, `enough service ports (${state.services.size})`);
+      const split1 = await new NftProxier(executor, config, { initialLoadSplit: split }).sync(
+        { full: true, reason: 'initial' },
+        state.services,
+        state.endpoints,
+        changes,
+      );
+      assert.ok(split1.transactions >= 3, `split into ${split1.transactions} transactions`);
+      const afterSplit = await executor.list();
+      assert.match(afterSplit, /192\.0\.2\.250 \. tcp \. 80 : goto external-\w+-default\/zzz-clash\/tcp\/http/);
+      // A restarted proxy finds the table and replaces it in one transaction.
+      const restart = await new NftProxier(executor, config, { initialLoadSplit: split }).sync(
+        { full: true, reason: 'initial' },
+        state.services,
+        state.endpoints,
+      );
+      assert.equal(restart.transactions, 1);
+      const afterWhole = await executor.list();
+      assert.deepEqual(differences(afterSplit, afterWhole), []);
+      assert.deepEqual(differences(afterWhole, afterSplit), []);
+    });
+  });
 });

@@ -5,6 +5,8 @@ import { ProxyState } from '../../tracker.js';
 import {
   buildNftRuleset,
   endpointChainBase,
+  INITIAL_LOAD_SPLIT,
+  initialLoadSizes,
   LEFTOVER_LIMIT,
   nftLeftovers,
   renderNftFull,
@@ -19,6 +21,27 @@ const T = 'ip kube-proxy';
 const deferDeletes = { eagerDeleteMaxChains: 0 };
 
 describe('nftables rules', () => {
+  test('an initial load splits 2 % + 8 % + 32 % + the rest from 1,000 service ports on; smaller ones go whole', () => {
+    for (const [count, sizes] of [
+      [0, [0]],
+      [999, [999]],
+      [1000, [50, 200, 750]],
+      [10_000, [200, 800, 3200, 5800]],
+      [50_000, [1000, 4000, 16_000, 29_000]],
+    ] as const) {
+      assert.deepEqual(initialLoadSizes(count), sizes, `${count}`);
+      assert.equal(
+        initialLoadSizes(count, INITIAL_LOAD_SPLIT).reduce((a, b) => a + b, 0),
+        count,
+      );
+    }
+    // Never a last transaction smaller than the one before it.
+    for (let count = 1000; count < 30_000; count += 777) {
+      const sizes = initialLoadSizes(count);
+      if (sizes.length > 1) assert.ok(sizes.at(-1)! >= sizes.at(-2)!, `${count}: ${sizes}`);
+    }
+  });
+
   test("chain names use upstream's hash of ns/name/proto/port", () => {
     const port = { namespace: 'ns1', serviceName: 'svc1', portName: 'p80', protocol: 'TCP' as const };
     assert.equal(serviceChainBase(port), 'ULMVA6XW-ns1/svc1/tcp/p80');
