@@ -82,8 +82,14 @@ const FILTER_DISPATCH = DISPATCH_CHAINS.filter((d): d is FilterDispatchChain => 
 export interface ServiceRules {
   readonly key: string;
   readonly namespacedName: string;
-  /** Own nat chains (KUBE-SVC/SVL/EXT/FW/SEP) → their `-A` lines, in writing order. */
-  readonly natChains: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Own nat chains (KUBE-SVC/SVL/EXT/FW/SEP) in writing order → their `-A` lines as one text
+   * (joined by newlines): one flat string per chain is what a full sync writes and a partial sync
+   * compares, and costs a fraction of keeping every rule as a string of its own.
+   */
+  readonly natChains: ReadonlyMap<string, string>;
+  /** Rules in {@link natChains}. */
+  readonly natRuleCount: number;
   readonly dispatch: Readonly<Record<DispatchChain, readonly string[]>>;
   /** One string of everything above: equal fingerprints mean equal rules. */
   readonly fingerprint: string;
@@ -250,14 +256,15 @@ class IptServiceRules implements ServiceRules {
   constructor(
     readonly key: string,
     readonly namespacedName: string,
-    readonly natChains: ReadonlyMap<string, readonly string[]>,
+    readonly natChains: ReadonlyMap<string, string>,
+    readonly natRuleCount: number,
     readonly dispatch: Readonly<Record<DispatchChain, readonly string[]>>,
   ) {}
 
   // Built on first use: full syncs never compare, so they skip joining every rule once more.
   get fingerprint(): string {
     this.#fingerprint ??=
-      [...this.natChains].map(([c, l]) => `:${c}\n${l.join('\n')}`).join('\n') +
+      [...this.natChains].map(([c, text]) => `:${c}\n${text}`).join('\n') +
       '\n' +
       DISPATCH_CHAINS.map((d) => this.dispatch[d].join('\n')).join('\n');
     return this.#fingerprint;
@@ -401,11 +408,17 @@ export function serviceRules(
     ]);
   }
 
-  // Kept until the port changes: flat strings, not ropes of their pieces (see flattenString).
+  // Kept until the port changes: flat strings, not ropes of their pieces (see flattenString). A
+  // join makes a flat string, so each chain's text is flat without flattening every rule first.
   flattenLines(natServices);
   flattenLines(natNodePorts);
-  for (const lines of natChains.values()) flattenLines(lines);
-  return new IptServiceRules(info.key, info.namespacedName, natChains, {
+  const chainTexts = new Map<string, string>();
+  let natRuleCount = 0;
+  for (const [c, lines] of natChains) {
+    chainTexts.set(c, lines.join('\n'));
+    natRuleCount += lines.length;
+  }
+  return new IptServiceRules(info.key, info.namespacedName, chainTexts, natRuleCount, {
     'nat KUBE-SERVICES': natServices,
     'nat KUBE-NODEPORTS': natNodePorts,
     'filter KUBE-SERVICES': filter['filter KUBE-SERVICES'],
@@ -699,7 +712,7 @@ function* fullLines(source: FullSource, foreign?: ForeignRules, done?: (ruleset:
 function natBlock(rules: ServiceRules): string {
   const lines: string[] = [];
   for (const c of rules.natChains.keys()) lines.push(`:${c} - [0:0]`);
-  for (const chainLines of rules.natChains.values()) for (const line of chainLines) lines.push(line);
+  for (const text of rules.natChains.values()) if (text) lines.push(text);
   return lines.join('\n');
 }
 
@@ -784,12 +797,11 @@ export function renderPartial(previous: IptablesRuleset, current: IptablesRulese
   }
   for (const [before, after] of pairs) {
     if (!after) continue;
-    for (const [c, lines] of after.natChains) {
+    for (const [c, text] of after.natChains) {
       stale.delete(c);
-      const old = before?.natChains.get(c);
-      if (old && old.length === lines.length && old.every((l, i) => l === lines[i])) continue;
+      if (before?.natChains.get(c) === text) continue;
       decl.nat.push(`:${c} - [0:0]`);
-      rules.nat.push(...lines);
+      if (text) rules.nat.push(text);
     }
   }
   for (const c of [...stale].sort()) {
@@ -810,7 +822,7 @@ export function renderPartial(previous: IptablesRuleset, current: IptablesRulese
 export function renderServiceRules(rules: ServiceRules): string {
   const lines: string[] = [];
   for (const d of DISPATCH_CHAINS) for (const l of rules.dispatch[d]) lines.push(`${d.split(' ')[0]}: ${l}`);
-  for (const chainLines of rules.natChains.values()) for (const l of chainLines) lines.push(`nat: ${l}`);
+  for (const text of rules.natChains.values()) for (const l of text ? text.split('\n') : []) lines.push(`nat: ${l}`);
   return lines.join('\n') + '\n';
 }
 
@@ -839,6 +851,6 @@ function addCounts(total: RuleCounts, r: ServiceRules | undefined, sign: 1 | -1)
   if (!r) return;
   total.natRules += sign * (r.dispatch['nat KUBE-SERVICES'].length + r.dispatch['nat KUBE-NODEPORTS'].length);
   for (const d of FILTER_DISPATCH) total.filterRules += sign * r.dispatch[d].length;
-  for (const lines of r.natChains.values()) total.natRules += sign * lines.length;
+  total.natRules += sign * r.natRuleCount;
   total.natChains += sign * r.natChains.size;
 }
