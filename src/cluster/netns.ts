@@ -19,13 +19,6 @@ export interface RunOptions {
    * and the run rejects with that error.
    */
   inputChunks?: Iterable<string>;
-  /**
-   * Stdin is closed only once this settles (after all of the input is written): a command that
-   * acts at end of input, such as `nft -f -`, can take its input early and still wait for an
-   * earlier command to finish. When it rejects, the command is killed and the run rejects with
-   * its reason.
-   */
-  inputGate?: Promise<unknown>;
   /** Added to (and overriding) the inherited environment. */
   env?: Record<string, string>;
   /** Kill the command (SIGKILL) when it runs longer than this. Default 30 s. */
@@ -50,17 +43,14 @@ export type CommandRunner = ((argv: readonly string[], options?: RunOptions) => 
  * Runs `argv` with `chunks` as its stdin: streamed while they are produced when the runner can,
  * joined into one `input` string otherwise.
  */
-export async function runWithChunks(
+export function runWithChunks(
   run: CommandRunner,
   argv: readonly string[],
   chunks: Iterable<string>,
   options: Omit<RunOptions, 'input' | 'inputChunks'> = {},
 ): Promise<RunResult> {
   if (run.streamsInput) return run(argv, { ...options, inputChunks: chunks });
-  const { inputGate, ...rest } = options;
-  const input = [...chunks].join('');
-  await inputGate;
-  return run(argv, { ...rest, input });
+  return run(argv, { ...options, input: [...chunks].join('') });
 }
 
 /** A command that failed: keeps the command line, exit status and output for the message and for callers that inspect them. */
@@ -115,17 +105,8 @@ export function spawnRunner(wrap: (argv: readonly string[]) => readonly string[]
       });
       // A command that exits without reading stdin makes the write fail with EPIPE; its exit status tells the story.
       child.stdin.on('error', () => {});
-      const fail = (err: unknown) => {
-        inputError = err;
-        child.kill('SIGKILL');
-      };
-      const end = () => {
-        if (!options.inputGate) child.stdin.end();
-        else options.inputGate.then(() => child.stdin.end(), fail);
-      };
       if (!options.inputChunks) {
-        if (options.input) child.stdin.write(options.input);
-        end();
+        child.stdin.end(options.input ?? '');
         return;
       }
       const chunks = options.inputChunks[Symbol.iterator]();
@@ -135,7 +116,7 @@ export function spawnRunner(wrap: (argv: readonly string[]) => readonly string[]
             if (child.stdin.destroyed) return;
             const next = chunks.next();
             if (next.done) {
-              end();
+              child.stdin.end();
               return;
             }
             // Backpressure: produce the next chunk only once the command has taken this one.
@@ -145,7 +126,8 @@ export function spawnRunner(wrap: (argv: readonly string[]) => readonly string[]
             }
           }
         } catch (err) {
-          fail(err);
+          inputError = err;
+          child.kill('SIGKILL');
         }
       };
       pump();

@@ -4,6 +4,7 @@
  * replacement of whatever the kernel was left with.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { CommandError, type CommandRunner } from '../../../cluster/netns.js';
 import { makeService, makeSlice } from '../../testing.js';
@@ -26,16 +27,20 @@ function stateOf(n: number): ProxyState {
 /** A fake nft: the table exists once a transaction created it; `failAt` makes that transaction (1-based) fail. */
 function fakeNft(failAt?: number) {
   const transactions: string[] = [];
+  const files: string[] = [];
   let tableExists = false;
   const run: CommandRunner = async (argv, options) => {
     if (argv.join(' ') === 'nft list tables ip') return { stdout: tableExists ? 'table ip kube-proxy\n' : '', stderr: '' };
-    assert.deepEqual(argv, ['nft', '-f', '-']);
-    transactions.push(options?.input ?? '');
+    assert.equal(argv.length, 3);
+    assert.deepEqual(argv.slice(0, 2), ['nft', '-f']);
+    // Whole-table transactions come on stdin, split loads as files.
+    if (argv[2] !== '-') files.push(argv[2]!);
+    transactions.push(argv[2] === '-' ? (options?.input ?? '') : readFileSync(argv[2]!, 'utf8'));
     if (transactions.length === failAt) throw new CommandError([...argv], 1, null, '', 'Error: Could not process rule');
     tableExists = true;
     return { stdout: '', stderr: '' };
   };
-  return { run, transactions };
+  return { run, transactions, files };
 }
 
 test('a large initial sync into an absent table goes as transactions in order, the first creating the table', async () => {
@@ -95,6 +100,8 @@ test('a failed transaction stops the split load; the next full sync replaces the
     /Could not process rule/,
   );
   assert.equal(nft.transactions.length, 2, 'nothing after the failed transaction');
+  assert.equal(nft.files.length, 2);
+  for (const file of nft.files) assert.equal(existsSync(file), false, `${file} removed`);
   const retry = await proxier.sync({ full: true, reason: 'requested' }, state.services, state.endpoints, state.apply());
   assert.equal(retry.transactions, 1);
   assert.match(nft.transactions[2]!, /^add table ip kube-proxy\ndelete table ip kube-proxy\n/);
