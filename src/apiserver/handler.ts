@@ -236,7 +236,7 @@ export class ApiHandler {
           namespace,
           name,
           async (current) => {
-            const patched = patchObject(res, contentType, current, req, { manager, force, subresource, warnings });
+            const patched = patchObject(res, contentType, current(), req, { manager, force, subresource, warnings });
             return patched;
           },
           {
@@ -294,7 +294,8 @@ export class ApiHandler {
     await res.storage.update(
       namespace,
       name,
-      (pod) => {
+      (current) => {
+        const pod = current();
         if (pod.metadata.deletionTimestamp) throw conflictOn(name, `pod ${name} is being deleted, cannot be assigned to a host`);
         if (pod.spec?.nodeName) throw conflictOn(name, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
         pod.spec.nodeName = node;
@@ -336,7 +337,8 @@ export class ApiHandler {
     const { object } = await res.storage.update(
       namespace,
       name,
-      (current) => {
+      (stored) => {
+        const current = stored();
         const scale = toScale(current);
         const desired =
           method === 'PUT'

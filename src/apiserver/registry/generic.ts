@@ -567,14 +567,15 @@ export class GenericStorage {
   }
 
   /**
-   * Replaces an object (PUT, and the last step of PATCH). `mutate` receives the current object and
-   * returns the desired one; it runs again if the store reports a concurrent write (only when the
-   * caller did not pin a resourceVersion), as kube's GuaranteedUpdate does.
+   * Replaces an object (PUT, and the last step of PATCH). `mutate` returns the desired object; it
+   * may call `current()` for a copy of the stored one of its own to change (a PUT, which replaces
+   * the object, never does and so costs no decode). It runs again if the store reports a concurrent
+   * write (only when the caller did not pin a resourceVersion), as kube's GuaranteedUpdate does.
    */
   async update(
     namespace: string | undefined,
     name: string,
-    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    mutate: (current: () => KubeObject) => KubeObject | Promise<KubeObject>,
     p: WriteParams & { createIfMissing?: (ctxNamespace: string | undefined) => Promise<KubeObject> } = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const ctx = this.ctx(namespace, p);
@@ -584,9 +585,9 @@ export class GenericStorage {
         if (p.createIfMissing) return { object: await p.createIfMissing(namespace), created: true };
         throw notFound(this.ref, name);
       }
-      // Decoded twice (cheaper than cloning): `old` is the strategies' to read, `obj` the caller's to change.
+      // Decoded again for a mutate that wants a copy (cheaper than cloning): `old` is the strategies' to read.
       const old = this.decode(kv);
-      const obj = await mutate(this.decode(kv));
+      const obj = await mutate(() => this.decode(kv));
       const requestedRV = obj.metadata?.resourceVersion;
       if (requestedRV && requestedRV !== old.metadata.resourceVersion) {
         throw conflict(this.ref, name, CONFLICT_MODIFIED);

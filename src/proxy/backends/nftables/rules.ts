@@ -24,7 +24,7 @@
  * later (bench/proxy/README.md has the measurements).
  */
 
-import { flattenLines, flattenString } from '../../flat.js';
+import { flattenString } from '../../flat.js';
 import { chainHash } from '../../ipv4.js';
 import { type EndpointInfo, type EndpointsMap, planChains, type ServicePortInfo, type ServicePortMap } from '../../model.js';
 import { VersionedMap } from '../../versioned-map.js';
@@ -63,8 +63,14 @@ export interface NftServiceRules {
   readonly namespacedName: string;
   /** Affinity sets → declaration body. */
   readonly sets: ReadonlyMap<string, string>;
-  /** Chains → their rules (text after `add rule ip kube-proxy CHAIN `). */
-  readonly chains: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Chains → their rules (each the text after `add rule ip kube-proxy CHAIN `) joined by
+   * {@link RULE_SEPARATOR}: the body of `add chain … { … ; }`, one flat string per chain
+   * instead of one per rule ('' for a chain without rules).
+   */
+  readonly chains: ReadonlyMap<string, string>;
+  /** Rules in {@link chains}. */
+  readonly ruleCount: number;
   readonly elements: readonly NftElement[];
   readonly fingerprint: string;
 }
@@ -99,7 +105,8 @@ class NftPortRules implements NftServiceRules {
     readonly key: string,
     readonly namespacedName: string,
     readonly sets: ReadonlyMap<string, string>,
-    readonly chains: ReadonlyMap<string, readonly string[]>,
+    readonly chains: ReadonlyMap<string, string>,
+    readonly ruleCount: number,
     readonly elements: readonly NftElement[],
   ) {}
 
@@ -123,6 +130,9 @@ function nftChain(chains: Map<string, string[]>, c: string): string[] {
 function element(set: string, key: string, value = '', comment = ''): NftElement {
   return { set, key, id: `${set} ${key}`, value, comment };
 }
+
+/** Between the rules of a chain body (no rule of ours contains it: names and CIDRs have no `;`). */
+const RULE_SEPARATOR = ' ; ';
 
 /** Prefix of an endpoint's chain name (its affinity set's is `affinity-`). */
 const ENDPOINT_CHAIN = 'endpoint-';
@@ -214,15 +224,21 @@ export function nftServiceRules(info: ServicePortInfo, endpoints: readonly Endpo
     } else chains.set(ENDPOINT_CHAIN + epBase, [masquerade, dnat]);
   }
 
-  // Kept until the port changes: flat strings, not ropes of their pieces (see flattenString).
-  for (const rules of chains.values()) flattenLines(rules);
+  // Kept until the port changes: flat strings, not ropes of their pieces (see flattenString). A
+  // join makes a flat string, so each chain's body is flat without flattening every rule first.
+  const bodies = new Map<string, string>();
+  let ruleCount = 0;
+  for (const [c, rules] of chains) {
+    bodies.set(c, rules.join(RULE_SEPARATOR));
+    ruleCount += rules.length;
+  }
   for (const body of sets.values()) flattenString(body);
   for (const e of elements) {
     flattenString(e.id);
     flattenString(e.key);
     flattenString(e.value);
   }
-  return new NftPortRules(info.key, info.namespacedName, sets, chains, elements);
+  return new NftPortRules(info.key, info.namespacedName, sets, bodies, ruleCount, elements);
 }
 
 /** What changed since the previous ruleset, so unchanged services' rules are reused. */
@@ -381,10 +397,6 @@ function baseObjects(config: NftablesConfig): { objects: string[]; rules: Array<
   return { objects, rules, nodePortIPs: [...(config.nodePortAddresses ?? [])] };
 }
 
-function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((rule, i) => rule === b[i]);
-}
-
 /** One element as written inside `{ … }`: key, comment, and for maps ` : verdict`. */
 function elementItem(e: NftElement): string {
   return `${e.key}${e.comment}${e.value ? ` : ${e.value}` : ''}`;
@@ -439,7 +451,7 @@ export class NftElementIndex {
   /** Adds one service port's elements and counts (a port's later element replaces its earlier one with the same id). */
   add(rules: NftServiceRules): void {
     this.chains += rules.chains.size;
-    for (const c of rules.chains.values()) this.rules += c.length;
+    this.rules += rules.ruleCount;
     for (const element of rules.elements) {
       const providers = this.#providers.get(element.id);
       if (!providers) {
@@ -457,7 +469,7 @@ export class NftElementIndex {
   /** Removes what {@link add} added for `rules`. */
   remove(rules: NftServiceRules): void {
     this.chains -= rules.chains.size;
-    for (const c of rules.chains.values()) this.rules -= c.length;
+    this.rules -= rules.ruleCount;
     for (const element of rules.elements) {
       const providers = this.#providers.get(element.id);
       const i = providers?.findIndex((p) => p.key === rules.key) ?? -1;
@@ -488,7 +500,7 @@ function* baseLines(config: NftablesConfig): Generator<string> {
   yield* base.objects;
   const baseRules = new Map<string, string[]>();
   for (const [c, rule] of base.rules) baseRules.set(c, [...(baseRules.get(c) ?? []), rule]);
-  for (const [c, rules] of baseRules) yield chainBodyText(c, rules);
+  for (const [c, rules] of baseRules) yield chainBodyText(c, rules.join(RULE_SEPARATOR));
 }
 
 /** Elements as `add set|map … { elements = … }` lines, one per set. */
@@ -643,7 +655,7 @@ function serviceBlock(r: NftServiceRules): string {
   const lines: string[] = [];
   for (const [set, body] of r.sets) lines.push(`add set ${T} ${set} { ${body} }`);
   for (const c of r.chains.keys()) lines.push(`add chain ${T} ${c}`);
-  for (const [c, rules] of r.chains) if (rules.length) lines.push(chainBodyText(c, rules));
+  for (const [c, body] of r.chains) if (body) lines.push(chainBodyText(c, body));
   return lines.join('\n');
 }
 
@@ -755,13 +767,13 @@ export function nftLeftovers(ruleset: NftRuleset): ReadonlySet<string> {
  * each `add rule` makes nft 1.0.6 fetch every chain first (~0.3 s at 60k chains). Rules that name
  * a set (`@affinity-…`) need the set cache, which only the `add rule` form loads.
  */
-function chainBody(chainName: string, rules: readonly string[]): string[] {
-  if (rules.some((rule) => rule.includes('@'))) return rules.map((rule) => `add rule ${T} ${chainName} ${rule}`);
-  return rules.length ? [chainBodyText(chainName, rules)] : [];
+function chainBody(chainName: string, body: string): string[] {
+  if (body.includes('@')) return body.split(RULE_SEPARATOR).map((rule) => `add rule ${T} ${chainName} ${rule}`);
+  return body ? [chainBodyText(chainName, body)] : [];
 }
 
-function chainBodyText(chainName: string, rules: readonly string[]): string {
-  return `add chain ${T} ${chainName} { ${rules.join(' ; ')} ; }`;
+function chainBodyText(chainName: string, body: string): string {
+  return `add chain ${T} ${chainName} { ${body} ; }`;
 }
 
 /**
@@ -800,12 +812,12 @@ export function renderNftPartial(previous: NftRuleset, current: NftRuleset, opti
       leftovers.delete(`set ${set}`);
       addObjects.push(`add set ${T} ${set} { ${body} }`);
     }
-    for (const [c, rules] of after.chains) {
+    for (const [c, body] of after.chains) {
       staleChains.delete(c);
       const revived = leftovers.delete(`chain ${c}`);
-      if (!revived && sameRules(before?.chains.get(c), rules)) continue;
+      if (!revived && before?.chains.get(c) === body) continue;
       addObjects.push(`add chain ${T} ${c}`);
-      rewrite.push(`flush chain ${T} ${c}`, ...chainBody(c, rules));
+      rewrite.push(`flush chain ${T} ${c}`, ...chainBody(c, body));
     }
   }
   // Elements can only differ where a service changed; shared keys (a cluster IP used by several
