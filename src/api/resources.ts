@@ -255,6 +255,7 @@ export const RESOURCES: ResourceInfo[] = [
     namespaced: true,
     schema: ServiceAccount,
     listSchema: ServiceAccountList,
+    subresources: [{ name: 'token', responseKind: gvk('authentication.k8s.io', 'v1', 'TokenRequest'), verbs: ['create'] }],
   }),
   resourceInfo({
     group: 'apps',

@@ -15,6 +15,7 @@ import type { UserInfo } from '../api/types/authentication.js';
 import { decodeBody } from './machinery.js';
 import type { ApiRequest, ApiResponse, ResourceRequestInfo } from './request.js';
 import { json } from './request.js';
+import { parseServiceAccountUser } from './serviceaccount-token.js';
 
 /** The group every user svcnet authenticates belongs to, as in kube. */
 const AUTHENTICATED = 'system:authenticated';
@@ -24,9 +25,12 @@ const AUTHENTICATED = 'system:authenticated';
  * user: the admin (`svcnet-admin`, the kubeconfig `svcnet up` writes), each node's agent
  * (`system:node:<name>`, as a kubelet's client certificate names it) and the in-process
  * controllers (`system:svcnet`). The admin is a member of `system:masters`, the group kubeadm-style
- * clusters bind to cluster-admin; nodes are in `system:nodes`.
+ * clusters bind to cluster-admin; nodes are in `system:nodes`. Service account tokens (`kubectl
+ * create token`) name `system:serviceaccount:<namespace>:<name>`, in kube's service account groups.
  */
 export function userInfoFor(user: string): UserInfo {
+  const sa = parseServiceAccountUser(user);
+  if (sa) return { username: user, groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, AUTHENTICATED] };
   if (user.startsWith('system:node:')) return { username: user, groups: ['system:nodes', AUTHENTICATED] };
   if (user === 'svcnet-admin' || user === 'system:svcnet') return { username: user, groups: ['system:masters', AUTHENTICATED] };
   return { username: user, groups: [AUTHENTICATED] };

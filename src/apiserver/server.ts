@@ -23,6 +23,8 @@ export interface ServerOptions {
   tls: { cert: string; key: string };
   /** token → user name */
   tokens: Map<string, string>;
+  /** Tokens not in `tokens` (service account JWTs): the user they name, or undefined. */
+  authenticateToken?: (token: string) => Promise<string | undefined>;
   /** Connection upgrades (exec/attach/port-forward over WebSocket or SPDY), added by the agent work. */
   onUpgrade?: (req: ApiRequest, socket: Duplex, head: Buffer, raw: IncomingMessage) => void;
 }
@@ -33,10 +35,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function authenticate(req: IncomingMessage, tokens: Map<string, string>): string | undefined {
+/** The user a request's bearer token names: a static token, else whatever `opts.authenticateToken` says. */
+async function authenticate(req: IncomingMessage, opts: Pick<ServerOptions, 'tokens' | 'authenticateToken'>): Promise<string | undefined> {
   const h = req.headers.authorization;
   if (!h?.startsWith('Bearer ')) return undefined;
-  return tokens.get(h.slice(7).trim());
+  const token = h.slice(7).trim();
+  return opts.tokens.get(token) ?? (await opts.authenticateToken?.(token));
 }
 
 function toApiRequest(req: IncomingMessage, raw: Buffer | undefined, user: string | undefined): ApiRequest {
@@ -141,7 +145,7 @@ export async function startServer(handler: ApiHandler, opts: ServerOptions): Pro
     let apiRes: ApiResponse;
     try {
       const path = new URL(req.url ?? '/', 'https://localhost').pathname;
-      const user = authenticate(req, opts.tokens);
+      const user = await authenticate(req, opts);
       if (!user && !PUBLIC_PATHS.has(path)) {
         req.resume();
         apiRes = errorResponse(unauthorized());
@@ -159,8 +163,8 @@ export async function startServer(handler: ApiHandler, opts: ServerOptions): Pro
     }
   }
 
-  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const user = authenticate(req, opts.tokens);
+  async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const user = await authenticate(req, opts).catch(() => undefined);
     if (!user || !opts.onUpgrade) {
       socket.end(`HTTP/1.1 ${user ? 400 : 401} ${user ? 'Bad Request' : 'Unauthorized'}\r\nConnection: close\r\n\r\n`);
       return;

@@ -8,6 +8,7 @@ import { ApiHandler, type HandlerOptions } from '../apiserver/handler.js';
 import { podProxy } from '../apiserver/podproxy/index.js';
 import { Registry } from '../apiserver/registry/index.js';
 import { startServer } from '../apiserver/server.js';
+import { ServiceAccountTokens } from '../apiserver/serviceaccount-token.js';
 import { LocalClient } from '../client/local.js';
 import { startControllers } from '../controllers/manager.js';
 import { type RunningClusterDns, runClusterDns } from '../dns/run.js';
@@ -16,7 +17,7 @@ import type { Store } from '../storage/types.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { hostRunner } from './netns.js';
 import { createNodeNetwork, killLeftoverAgents, type RealNodes, startAgents } from './nodes.js';
-import { ensurePki, newToken } from './pki.js';
+import { ensurePki, ensureServiceAccountKey, newToken } from './pki.js';
 import type { RuntimeInfo, StateDir } from './state-dir.js';
 
 export interface ControlPlaneOptions {
@@ -78,13 +79,16 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   // kubectl logs/exec/attach/port-forward: the pod subresources the node's kubelet serves.
   const kubeletToken = kubeletClientToken(sd);
   const proxy = podProxy({ client: new LocalClient(handler), kubeletToken, kubeletCA: pki.caCertPem });
-  handlerOptions.connect = proxy.connect;
+  // `kubectl create token`: service account tokens, signed here and accepted as bearer tokens.
+  const saTokens = new ServiceAccountTokens(ensureServiceAccountKey(sd.path('pki')), new LocalClient(handler));
+  handlerOptions.connect = { ...proxy.connect, 'serviceaccounts/token': saTokens.connect };
   const tokens = new Map([[token, 'svcnet-admin']]);
   const running = await startServer(handler, {
     host: hosts,
     port: opts.port,
     tls: { cert: pki.certPem, key: pki.keyPem },
     tokens,
+    authenticateToken: (t) => saTokens.authenticate(t),
     onUpgrade: proxy.onUpgrade,
   });
   const connectHost = opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;

@@ -3,7 +3,7 @@
  * at first start and reused afterwards (clients keep trusting the same CA across restarts).
  * ECDSA P-256 keeps generation at a few milliseconds, so `svcnet up` stays fast on a first run.
  */
-import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
@@ -150,6 +150,20 @@ export async function issueServingCert(o: IssueOptions): Promise<{ certPem: stri
 /** Loads the certificate library ahead of time (e.g. while other start-up work runs). */
 export async function preloadPkiLibrary(): Promise<void> {
   await loadX509();
+}
+
+/**
+ * The key that signs service account tokens (kube-apiserver's --service-account-signing-key-file):
+ * an EC P-256 key in `dir/sa.key`, made on first use and written 0600.
+ */
+export function ensureServiceAccountKey(dir: string): string {
+  const path = join(dir, 'sa.key');
+  if (existsSync(path)) return readFileSync(path, 'utf8');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  writeFileSync(path, pem, { mode: 0o600 });
+  return pem;
 }
 
 /** A random bearer token (32 bytes, base64url): unguessable and safe in headers and YAML. */

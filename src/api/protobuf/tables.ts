@@ -183,6 +183,11 @@ export const FIELDS: Record<string, string> = {
   [`${AUTHN}.UserInfo`]: 'username=1 uid=2 groups=3 extra=4',
   [`${AUTHN}.SelfSubjectReviewStatus`]: 'userInfo=1',
   [`${AUTHN}.SelfSubjectReview`]: 'metadata=1 status=2',
+  // (`kubectl create token`)
+  [`${AUTHN}.BoundObjectReference`]: 'kind=1 apiVersion=2 name=3 uid=4',
+  [`${AUTHN}.TokenRequestSpec`]: 'audiences=1 boundObjectRef=3 expirationSeconds=4*',
+  [`${AUTHN}.TokenRequestStatus`]: 'token=1 expirationTimestamp=2',
+  [`${AUTHN}.TokenRequest`]: 'metadata=1 spec=2 status=3',
 
   // authorization/v1 (`kubectl auth can-i`)
   [`${AUTHZ}.FieldSelectorAttributes`]: 'rawSelector=1 requirements=2',

@@ -1,6 +1,9 @@
-/** authentication.k8s.io/v1 SelfSubjectReview: who the API server takes the caller to be (`kubectl auth whoami`). */
+/**
+ * authentication.k8s.io/v1: SelfSubjectReview, who the API server takes the caller to be (`kubectl
+ * auth whoami`), and TokenRequest, a service account token (`kubectl create token`).
+ */
 import { objectHeader } from './meta.js';
-import { mapOf, type Static, str, stringList, struct } from './schema.js';
+import { i64, mapOf, type Static, str, stringList, struct, Time } from './schema.js';
 
 const AUTHN = 'io.k8s.api.authentication.v1';
 
@@ -23,3 +26,28 @@ export const SelfSubjectReview = struct(
   },
 );
 export type SelfSubjectReview = Static<typeof SelfSubjectReview>;
+
+export const BoundObjectReference = struct(`${AUTHN}.BoundObjectReference`, 'An object a token is bound to.', {
+  kind: str("Kind of the referent. Valid kinds are 'Pod' and 'Secret'."),
+  apiVersion: str('API version of the referent.'),
+  name: str('Name of the referent.'),
+  uid: str('UID of the referent.'),
+});
+
+export const TokenRequest = struct(`${AUTHN}.TokenRequest`, 'TokenRequest requests a token for a given service account.', {
+  ...objectHeader,
+  spec: struct(`${AUTHN}.TokenRequestSpec`, 'Information about the request being evaluated.', {
+    audiences: stringList(
+      'Audiences are the intendend audiences of the token. A recipient of a token must identify themself with an identifier in the list of audiences of the token, and otherwise should reject the token. A token issued for multiple audiences may be used to authenticate against any of the audiences listed but implies a high degree of trust between the target audiences.',
+    ),
+    expirationSeconds: i64(
+      "ExpirationSeconds is the requested duration of validity of the request. The token issuer may return a token with a different validity duration so a client needs to check the 'expiration' field in a response.",
+    ),
+    boundObjectRef: BoundObjectReference,
+  }),
+  status: struct(`${AUTHN}.TokenRequestStatus`, 'Filled in by the server and indicates whether the token can be authenticated.', {
+    token: str('Token is the opaque bearer token.'),
+    expirationTimestamp: Time,
+  }),
+});
+export type TokenRequest = Static<typeof TokenRequest>;
