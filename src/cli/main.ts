@@ -60,6 +60,20 @@ program
   .action((node: string, command: string[]) => nodeShellCommand(node, command));
 
 program
+  .command('service')
+  .description(
+    'Say where a Service of the local cluster answers from this host (as `minikube service NAME --url`): its LoadBalancer IP, else a node port.',
+  )
+  .argument('<name>', 'the Service')
+  .option('-n, --namespace <namespace>', "the Service's namespace", 'default')
+  .option('--url', 'print only the URLs, one per line', false)
+  .option('--data-dir <dir>', "the cluster's data directory", undefined)
+  .action(async (name: string, opts) => {
+    const { serviceCommand } = await import('./service-command.js');
+    await serviceCommand(name, opts);
+  });
+
+program
   .command('dns')
   .description('Serve cluster DNS for the API server of a kubeconfig, as CoreDNS with the kubernetes plugin does.')
   .option('--kubeconfig <path>', 'kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)')

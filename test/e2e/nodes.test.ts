@@ -33,6 +33,14 @@ echo "clusterIP from host: $(web http://10.100.100.100/)"
 echo "clusterIP from node-2: $(node bin/svcnet.js node shell node-2 -- curl -s -m 2 http://10.100.100.100/ | grep -o '<title>[^<]*</title>')"
 echo "nodePort on node-1 from host: $(web http://172.18.0.2:30200/)"
 echo "nodePort on node-2 from host: $(web http://172.18.0.3:30200/)"
+echo "service url: $(node bin/svcnet.js service nodeport-service --url --data-dir $DATA)"
+echo "service url answers: $(web "$(node bin/svcnet.js service nodeport-service --url --data-dir $DATA)")"
+kubectl apply -f examples/loadbalancer-nginx.yaml >/dev/null
+for i in $(seq 1 100); do node bin/svcnet.js service loadbalancer-service --url --data-dir $DATA 2>/dev/null | grep -q 172.18.255 && break; sleep 0.1; done
+LB=$(node bin/svcnet.js service loadbalancer-service --url --data-dir $DATA)
+echo "lb url: $LB"
+echo "lb url answers: $(web "$LB")"
+echo "clusterip url: $(node bin/svcnet.js service clusterip-service --url --data-dir $DATA 2>&1)"
 echo "rules: $(node bin/svcnet.js node shell node-1 -- iptables -t nat -L -n | grep -c 'default/clusterip-service')"
 POD=$(kubectl get pods -l app=webui -o jsonpath='{.items[0].metadata.name}')
 echo "pod nslookup: $(kubectl exec $POD -- nslookup clusterip-service | grep -A1 '^Name:' | tr '\n\t' '  ')"
@@ -59,6 +67,11 @@ test('svcnet up --nodes 2 runs real pods on two nodes and down removes everythin
   assert.match(out, /^clusterIP from node-2: <title>Welcome to nginx!<\/title>$/m);
   assert.match(out, /^nodePort on node-1 from host: <title>Welcome to nginx!<\/title>$/m);
   assert.match(out, /^nodePort on node-2 from host: <title>Welcome to nginx!<\/title>$/m);
+  assert.match(out, /^service url: http:\/\/172\.18\.0\.2:30200$/m, 'svcnet service --url, as minikube service --url');
+  assert.match(out, /^service url answers: <title>Welcome to nginx!<\/title>$/m);
+  assert.match(out, /^lb url: http:\/\/172\.18\.255\.\d+:\d+$/m);
+  assert.match(out, /^lb url answers: <title>Welcome to nginx!<\/title>$/m);
+  assert.match(out, /^clusterip url: svcnet: service default\/clusterip-service has no node port$/m);
   assert.ok(Number(/^rules: (\d+)$/m.exec(out)?.[1]) >= 4, 'kube-proxy style rules with the service name in comments');
   assert.match(out, /^pod nslookup: Name: clusterip-service\.default\.svc\.cluster\.local Address: 10\.100\.100\.100 $/m);
   assert.match(out, /^pod getent other ns: far\.other\.svc\.cluster\.local$/m);
