@@ -6,8 +6,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { KubeObject } from './meta.js';
 import { Deployment, DeploymentList, ReplicaSet, ReplicaSetList, Scale } from './types/apps.js';
-import { SelfSubjectReview } from './types/authentication.js';
-import { SelfSubjectAccessReview, SelfSubjectRulesReview, SubjectAccessReview } from './types/authorization.js';
+import { SelfSubjectReview, TokenReview } from './types/authentication.js';
+import { LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview, SubjectAccessReview } from './types/authorization.js';
 import { Lease, LeaseList } from './types/coordination.js';
 import {
   Binding,
@@ -329,6 +329,8 @@ export const RESOURCES: ResourceInfo[] = [
     ],
   }),
   resourceInfo(review('authentication.k8s.io', 'SelfSubjectReview', SelfSubjectReview)),
+  resourceInfo(review('authentication.k8s.io', 'TokenReview', TokenReview)),
+  resourceInfo({ ...review('authorization.k8s.io', 'LocalSubjectAccessReview', LocalSubjectAccessReview), namespaced: true }),
   resourceInfo(review('authorization.k8s.io', 'SelfSubjectAccessReview', SelfSubjectAccessReview)),
   resourceInfo(review('authorization.k8s.io', 'SelfSubjectRulesReview', SelfSubjectRulesReview)),
   resourceInfo(review('authorization.k8s.io', 'SubjectAccessReview', SubjectAccessReview)),

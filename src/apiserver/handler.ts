@@ -24,6 +24,9 @@ import type { ApiRequest, ApiResponse, JsonResponse, WatchResponse } from './req
 import { json, parseResourcePath } from './request.js';
 import { reviewRequest } from './reviews.js';
 
+/** Where kubectl lists CustomResourceDefinitions (see ApiHandler.customResourceDefinitions). */
+const CRD_LIST_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
 export const SERVER_VERSION = {
   major: '1',
   minor: '32',
@@ -45,6 +48,9 @@ export interface HandlerOptions {
   /** Readiness: false until the server's start-up hooks ran. */
   isReady?: () => boolean;
   connect?: Partial<Record<string, ConnectHandler>>;
+  /** For TokenReview: the user a bearer token names, if any, and the audiences of this API's tokens. */
+  authenticateToken?: (token: string) => Promise<string | undefined>;
+  apiAudiences?: readonly string[];
 }
 
 function queryBool(q: URLSearchParams, name: string): boolean {
@@ -107,6 +113,8 @@ export class ApiHandler {
         return openapiIndexResponse();
       case '/openapi/v2':
         return openapiV2Response(req);
+      case CRD_LIST_PATH:
+        return this.customResourceDefinitions(req);
     }
     if (path.startsWith('/openapi/v3/')) return openapiDocumentResponse(path.slice('/openapi/v3/'.length), req);
     const parts = path.split('/').filter(Boolean);
@@ -124,7 +132,7 @@ export class ApiHandler {
     }
     const info = parseResourcePath(path);
     if (!info) throw pageNotFound();
-    const review = reviewRequest(req, info);
+    const review = reviewRequest(req, info, { authenticateToken: this.opts.authenticateToken, apiAudiences: this.opts.apiAudiences });
     if (review) return review;
     const res = this.registry.find(info.group, info.version, info.resource);
     if (!res) throw pageNotFound();
@@ -307,6 +315,23 @@ export class ApiHandler {
       { raw: true, dryRun, user: req.user },
     );
     return json(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  }
+
+  /**
+   * svcnet serves no custom resources, so the list of CustomResourceDefinitions is always empty;
+   * it is served because kubectl asks for it (to tell a CRD's kind from an unknown one) before it
+   * creates any kind it cannot patch, such as TokenReview, and before saying a kind is unknown.
+   */
+  private async customResourceDefinitions(req: ApiRequest): Promise<ApiResponse> {
+    if (req.method.toUpperCase() !== 'GET' || queryBool(req.query, 'watch')) {
+      throw methodNotAllowed('the server does not allow this method on the requested resource');
+    }
+    return json(200, {
+      kind: 'CustomResourceDefinitionList',
+      apiVersion: 'apiextensions.k8s.io/v1',
+      metadata: { resourceVersion: String(await this.registry.store.currentRevision()) },
+      items: [],
+    });
   }
 
   /** The autoscaling/v1 Scale subresource of deployments and replicasets. */

@@ -52,13 +52,17 @@ describe('openapi v3', () => {
     const d = doc('apis/authorization.k8s.io/v1');
     const paths = Object.keys(d.paths).sort();
     assert.deepEqual(paths, [
+      '/apis/authorization.k8s.io/v1/namespaces/{namespace}/localsubjectaccessreviews',
       '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
       '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
       '/apis/authorization.k8s.io/v1/subjectaccessreviews',
     ]);
-    const item = d.paths[paths[0]];
+    const item = d.paths[paths[1]];
     assert.deepEqual(Object.keys(item).sort(), ['parameters', 'post']);
     assert.equal(item.post.operationId, 'createAuthorizationV1SelfSubjectAccessReview');
+    const local = d.paths[paths[0]];
+    assert.deepEqual(Object.keys(local).sort(), ['parameters', 'post']);
+    assert.equal(local.post.operationId, 'createAuthorizationV1NamespacedLocalSubjectAccessReview');
   });
 
   test('kinds are named components with GVK, nested types by $ref', () => {

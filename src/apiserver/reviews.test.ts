@@ -31,6 +31,8 @@ const emptyMeta = len(
   msg(len(1, ''), len(2, ''), len(3, ''), len(4, ''), len(5, ''), len(6, ''), varint(7 << 3), varint(0), len(8, '')),
 );
 
+type KubeObjectLike = { metadata?: unknown; status?: unknown };
+
 const AUTHZ = '/apis/authorization.k8s.io/v1';
 const AUTHN = '/apis/authentication.k8s.io/v1';
 
@@ -69,6 +71,7 @@ describe('userInfoFor', () => {
       ['system:svcnet', ['system:masters', 'system:authenticated']],
       ['system:node:node-1', ['system:nodes', 'system:authenticated']],
       ['someone', ['system:authenticated']],
+      ['system:serviceaccount:ns1:robot', ['system:serviceaccounts', 'system:serviceaccounts:ns1', 'system:authenticated']],
     ];
     for (const [user, groups] of cases) assert.deepEqual(userInfoFor(user), { username: user, groups }, user);
   });
@@ -162,6 +165,94 @@ describe('SubjectAccessReview', () => {
   });
 });
 
+describe('LocalSubjectAccessReview', () => {
+  const lsar = (spec: unknown, metadata: unknown = {}) => ({
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'LocalSubjectAccessReview',
+    metadata,
+    spec,
+  });
+  test('is asked of one namespace, which the attributes must name', async () => {
+    const ok = await postJson(
+      `${AUTHZ}/namespaces/ns1/localsubjectaccessreviews`,
+      lsar({ user: 'jane', resourceAttributes: { namespace: 'ns1', verb: 'get', resource: 'pods' } }),
+    );
+    assert.equal(ok.status, 201);
+    assert.deepEqual((ok.body as KubeObjectLike).metadata, { namespace: 'ns1', creationTimestamp: null });
+    assert.deepEqual((ok.body as KubeObjectLike).status, { allowed: true });
+    const other = await postJson(
+      `${AUTHZ}/namespaces/ns1/localsubjectaccessreviews`,
+      lsar({ user: 'jane', resourceAttributes: { namespace: 'ns2', verb: 'get', resource: 'pods' } }),
+    );
+    assert.equal(other.status, 422);
+    assert.equal(
+      (other.body as { message: string }).message,
+      'LocalSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes.namespace: Invalid value: "ns2": must match metadata.namespace',
+    );
+    const urls = await postJson(
+      `${AUTHZ}/namespaces/ns1/localsubjectaccessreviews`,
+      lsar({ user: 'jane', nonResourceAttributes: { path: '/x', verb: 'get' } }),
+    );
+    assert.equal(urls.status, 422);
+    assert.match(
+      (urls.body as { message: string }).message,
+      /spec\.nonResourceAttributes: Invalid value: .*disallowed on this kind of request/,
+    );
+    const body = await postJson(
+      `${AUTHZ}/namespaces/ns1/localsubjectaccessreviews`,
+      lsar({ user: 'jane', resourceAttributes: { namespace: 'ns1', verb: 'get' } }, { namespace: 'ns2' }),
+    );
+    assert.equal(body.status, 400);
+    const cluster = await postJson(`${AUTHZ}/localsubjectaccessreviews`, lsar({ user: 'jane', resourceAttributes: { verb: 'get' } }));
+    assert.equal(cluster.status, 404);
+  });
+});
+
+describe('TokenReview', () => {
+  const API = 'https://kubernetes.default.svc.cluster.local';
+  let withTokens: ApiHandler;
+  before(() => {
+    withTokens = new ApiHandler(new Registry(store, { serviceCIDR: '10.96.0.0/12', nodePortRange: '30000-32767' }), {
+      serverAddress: '127.0.0.1:6443',
+      authenticateToken: async (t) => (t === 'good' ? 'system:serviceaccount:ns1:robot' : undefined),
+      apiAudiences: [API],
+    });
+  });
+  const review = async (spec: unknown) => {
+    const res = await withTokens.handle({
+      method: 'POST',
+      path: `${AUTHN}/tokenreviews`,
+      query: new URLSearchParams(),
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec }),
+      user: 'svcnet-admin',
+    });
+    assert.equal(res.kind, 'json');
+    return res as JsonResponse;
+  };
+  test('a valid token names its user, groups and audiences; others are not authenticated', async () => {
+    const good = await review({ token: 'good' });
+    assert.equal(good.status, 201);
+    assert.deepEqual((good.body as KubeObjectLike).status, {
+      authenticated: true,
+      user: {
+        username: 'system:serviceaccount:ns1:robot',
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:ns1', 'system:authenticated'],
+      },
+      audiences: [API],
+    });
+    assert.deepEqual(((await review({ token: 'bad' })).body as KubeObjectLike).status, { user: {} });
+    assert.deepEqual(
+      ((await review({ token: 'good', audiences: ['vault'] })).body as KubeObjectLike).status,
+      { user: {} },
+      'not for this audience',
+    );
+    const none = await review({});
+    assert.equal(none.status, 400);
+    assert.equal((none.body as { message: string }).message, 'token is required for TokenReview in authentication');
+  });
+});
+
 describe('SelfSubjectRulesReview', () => {
   const rules = (namespace: string) => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } });
 
@@ -212,7 +303,7 @@ describe('SelfSubjectReview', () => {
 });
 
 describe('discovery', () => {
-  test('aggregated and legacy discovery list the reviews as cluster-scoped, create-only', async () => {
+  test('aggregated and legacy discovery list the reviews as create-only, cluster-scoped but LocalSubjectAccessReview', async () => {
     const agg = await handler.handle({
       method: 'GET',
       path: '/apis',
@@ -226,15 +317,16 @@ describe('discovery', () => {
     }[];
     const served = (group: string) =>
       groups.find((g) => g.metadata.name === group)?.versions[0].resources.map((r) => `${r.resource} ${r.scope} ${r.verbs.join(',')}`);
-    assert.deepEqual(served('authentication.k8s.io'), ['selfsubjectreviews Cluster create']);
+    assert.deepEqual(served('authentication.k8s.io'), ['selfsubjectreviews Cluster create', 'tokenreviews Cluster create']);
     assert.deepEqual(served('authorization.k8s.io'), [
+      'localsubjectaccessreviews Namespaced create',
       'selfsubjectaccessreviews Cluster create',
       'selfsubjectrulesreviews Cluster create',
       'subjectaccessreviews Cluster create',
     ]);
     const legacy = await call({ method: 'GET', path: `${AUTHZ}` });
     const names = (legacy.body as { resources: { name: string; namespaced: boolean; verbs: string[] }[] }).resources;
-    assert.deepEqual(names[0], {
+    assert.deepEqual(names[1], {
       name: 'selfsubjectaccessreviews',
       singularName: 'selfsubjectaccessreview',
       namespaced: false,

@@ -1,8 +1,9 @@
 /**
  * The review kinds kube-apiserver answers per request and never stores: SelfSubjectAccessReview
- * and SelfSubjectRulesReview (`kubectl auth can-i`, `can-i --list`), SubjectAccessReview, and
- * SelfSubjectReview (`kubectl auth whoami`). Only `create` exists; the answer is the posted object
- * with its status filled in.
+ * and SelfSubjectRulesReview (`kubectl auth can-i`, `can-i --list`), SubjectAccessReview and its
+ * namespaced LocalSubjectAccessReview, SelfSubjectReview (`kubectl auth whoami`) and TokenReview
+ * (is this bearer token valid, and whose is it). Only `create` exists; the answer is the posted
+ * object with its status filled in.
  *
  * svcnet has no RBAC: every authenticated user may do everything, which is kube-apiserver's
  * `--authorization-mode=AlwaysAllow`, so decisions are "allowed" with an empty reason and the rules
@@ -36,7 +37,43 @@ export function userInfoFor(user: string): UserInfo {
   return { username: user, groups: [AUTHENTICATED] };
 }
 
-type Answer = (object: KubeObject, user: string) => KubeObject;
+/** What an answer may need besides the review: the request's namespace, and the token authenticator. */
+export interface ReviewContext {
+  namespace?: string;
+  /** The user a bearer token names (static tokens and service account tokens), if any. */
+  authenticateToken?: (token: string) => Promise<string | undefined>;
+  /** The audience of this API server's own tokens. */
+  apiAudiences?: readonly string[];
+}
+
+type Answer = (object: KubeObject, user: string, ctx: ReviewContext) => KubeObject | Promise<KubeObject>;
+
+/** kube's SubjectAccessReview spec checks, plus LocalSubjectAccessReview's namespace rules. */
+function subjectAccessErrors(review: KubeObject, namespace?: string): FieldError[] {
+  const spec = review.spec ?? {};
+  const errs = accessSpecErrors(spec);
+  if (!spec.user && !spec.groups?.length)
+    errs.push(fieldErr.invalid('spec.user', spec.user ?? '', 'at least one of user or group must be specified'));
+  if (namespace === undefined) {
+    metadataMustBeEmpty(review, errs);
+    return errs;
+  }
+  const attrs = spec.resourceAttributes as { namespace?: string } | undefined | null;
+  if (attrs && (attrs.namespace ?? '') !== namespace) {
+    errs.push(fieldErr.invalid('spec.resourceAttributes.namespace', attrs.namespace ?? '', 'must match metadata.namespace'));
+  }
+  if (spec.nonResourceAttributes) {
+    const n = spec.nonResourceAttributes as { path?: string; verb?: string };
+    errs.push(
+      invalidGo(
+        'spec.nonResourceAttributes',
+        `&authorization.NonResourceAttributes{Path:${goString(n.path)}, Verb:${goString(n.verb)}}`,
+        'disallowed on this kind of request',
+      ),
+    );
+  }
+  return errs;
+}
 
 const ANSWERS: Record<string, Answer> = {
   'authorization.k8s.io/selfsubjectaccessreviews': (review) => {
@@ -46,13 +83,20 @@ const ANSWERS: Record<string, Answer> = {
     return allowed(review);
   },
   'authorization.k8s.io/subjectaccessreviews': (review) => {
-    const spec = review.spec ?? {};
-    const errs = accessSpecErrors(spec);
-    if (!spec.user && !spec.groups?.length)
-      errs.push(fieldErr.invalid('spec.user', spec.user ?? '', 'at least one of user or group must be specified'));
-    metadataMustBeEmpty(review, errs);
+    const errs = subjectAccessErrors(review);
     if (errs.length) throw invalid('', '', errs, 'authorization.k8s.io');
     return allowed(review);
+  },
+  'authorization.k8s.io/localsubjectaccessreviews': (review, _user, { namespace }) => {
+    const bodyNamespace = review.metadata?.namespace;
+    if (bodyNamespace && bodyNamespace !== namespace) {
+      throw badRequest(
+        `namespace of the provided object (${bodyNamespace}) does not match the namespace sent on the request (${namespace})`,
+      );
+    }
+    const errs = subjectAccessErrors(review, namespace);
+    if (errs.length) throw invalid('LocalSubjectAccessReview', '', errs, 'authorization.k8s.io');
+    return { ...allowed(review), metadata: { namespace, creationTimestamp: null } };
   },
   'authorization.k8s.io/selfsubjectrulesreviews': (review) => {
     if (!review.spec?.namespace) throw badRequest('no namespace on request');
@@ -67,6 +111,21 @@ const ANSWERS: Record<string, Answer> = {
         nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
         incomplete: false,
       },
+    };
+  },
+  'authentication.k8s.io/tokenreviews': async (review, _user, { authenticateToken, apiAudiences = [] }) => {
+    const token = review.spec?.token;
+    if (!token) throw badRequest('token is required for TokenReview in authentication');
+    const requested: string[] = review.spec?.audiences ?? [];
+    // A token for this API answers for the audiences asked for that are the API's own.
+    const audiences = requested.length ? requested.filter((a) => apiAudiences.includes(a)) : [...apiAudiences];
+    const user = audiences.length ? await authenticateToken?.(token) : undefined;
+    return {
+      kind: review.kind,
+      apiVersion: review.apiVersion,
+      metadata: { creationTimestamp: null },
+      spec: review.spec,
+      status: user ? { authenticated: true, user: userInfoFor(user), audiences } : { user: {} },
     };
   },
   'authentication.k8s.io/selfsubjectreviews': (review, user) => ({
@@ -93,17 +152,17 @@ function allowed(review: KubeObject): KubeObject {
  * resources are cluster-scoped collections with the `create` verb alone, so anything but a POST to
  * the collection is answered as kube-apiserver does: 404 for other paths, 405 for other methods.
  */
-export function reviewRequest(req: ApiRequest, path: ResourceRequestInfo): ApiResponse | undefined {
+export function reviewRequest(req: ApiRequest, path: ResourceRequestInfo, ctx: ReviewContext = {}): Promise<ApiResponse> | undefined {
   const info = findResource(path.group, path.version, path.resource);
   const answer = info?.virtual ? ANSWERS[`${info.group}/${info.resource}`] : undefined;
   if (!info || !answer) return undefined;
-  if (path.namespace !== undefined || path.name !== undefined) {
+  if (path.name !== undefined || (path.namespace !== undefined) !== info.namespaced) {
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
   }
   if (req.method.toUpperCase() !== 'POST') throw methodNotAllowed('the server does not allow this method on the requested resource');
   if (!req.user) throw badRequest('no user present on request');
   const { object, warnings } = decodeBody(req, { info: info as ResourceInfo });
-  return json(201, answer(object, req.user), warnings);
+  return (async () => json(201, await answer(object, req.user ?? '', { ...ctx, namespace: path.namespace }), warnings))();
 }
 
 interface AccessSpec {

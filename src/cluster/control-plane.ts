@@ -83,6 +83,8 @@ export async function startControlPlane(sd: StateDir, opts: ControlPlaneOptions)
   const saTokens = new ServiceAccountTokens(ensureServiceAccountKey(sd.path('pki')), new LocalClient(handler));
   handlerOptions.connect = { ...proxy.connect, 'serviceaccounts/token': saTokens.connect };
   const tokens = new Map([[token, 'svcnet-admin']]);
+  handlerOptions.authenticateToken = async (t) => tokens.get(t) ?? (await saTokens.authenticate(t));
+  handlerOptions.apiAudiences = [saTokens.issuer];
   const running = await startServer(handler, {
     host: hosts,
     port: opts.port,

@@ -49,11 +49,28 @@ describe('kubectl auth', () => {
     assert.deepEqual(review.status.userInfo, { username: 'svcnet-admin', groups: ['system:masters', 'system:authenticated'] });
   });
 
+  test('kubectl create -f takes a review (kinds without PATCH make kubectl look for a CRD first); an unknown kind is refused as in kube', async () => {
+    const ssar = JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb: 'get', resource: 'pods' } },
+    });
+    const created = await c.kubectl(['create', '-f', '-', '-o', 'jsonpath={.status.allowed}'], ssar);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout, 'true');
+    const unknown = await c.kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Foo', metadata: { name: 'x' } }));
+    assert.notEqual(unknown.code, 0);
+    assert.equal(
+      unknown.stderr,
+      'error: resource mapping not found for name: "x" namespace: "" from "STDIN": no matches for kind "Foo" in version "v1"\nensure CRDs are installed first\n',
+    );
+  });
+
   test('reviews are listed by api-resources and cannot be listed', async () => {
     const resources = await ok(['api-resources', '--api-group=authorization.k8s.io', '-o', 'name']);
     assert.equal(
       resources,
-      'selfsubjectaccessreviews.authorization.k8s.io\nselfsubjectrulesreviews.authorization.k8s.io\nsubjectaccessreviews.authorization.k8s.io\n',
+      'localsubjectaccessreviews.authorization.k8s.io\nselfsubjectaccessreviews.authorization.k8s.io\nselfsubjectrulesreviews.authorization.k8s.io\nsubjectaccessreviews.authorization.k8s.io\n',
     );
     const r = await c.kubectl(['get', 'selfsubjectaccessreviews']);
     assert.notEqual(r.code, 0);

@@ -43,6 +43,13 @@ describe('kubectl create token', () => {
         'Groups      [system:serviceaccounts system:serviceaccounts:default system:authenticated]\n',
     );
     assert.match(await ok(['get', 'serviceaccounts', '--token', token]), /^NAME\s+SECRETS\s+AGE\ndefault\s+0\s+/);
+    // What a webhook authenticator asks: a TokenReview says whose the token is.
+    const tokenReview = (t: string) => JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: t } });
+    const reviewed = JSON.parse((await c.kubectl(['create', '-f', '-', '-o', 'json'], tokenReview(token))).stdout);
+    assert.equal(reviewed.status.authenticated, true);
+    assert.equal(reviewed.status.user.username, 'system:serviceaccount:default:default');
+    const refused = JSON.parse((await c.kubectl(['create', '-f', '-', '-o', 'json'], tokenReview(`${token}x`))).stdout);
+    assert.deepEqual(refused.status, { user: {} });
   });
 
   test('--duration sets the validity; less than 10 minutes is refused as kube-apiserver words it', async () => {

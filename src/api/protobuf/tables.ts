@@ -188,6 +188,9 @@ export const FIELDS: Record<string, string> = {
   [`${AUTHN}.TokenRequestSpec`]: 'audiences=1 boundObjectRef=3 expirationSeconds=4*',
   [`${AUTHN}.TokenRequestStatus`]: 'token=1 expirationTimestamp=2',
   [`${AUTHN}.TokenRequest`]: 'metadata=1 spec=2 status=3',
+  [`${AUTHN}.TokenReviewSpec`]: 'token=1 audiences=2',
+  [`${AUTHN}.TokenReviewStatus`]: 'authenticated=1 user=2 error=3 audiences=4',
+  [`${AUTHN}.TokenReview`]: 'metadata=1 spec=2 status=3',
 
   // authorization/v1 (`kubectl auth can-i`)
   [`${AUTHZ}.FieldSelectorAttributes`]: 'rawSelector=1 requirements=2',
@@ -199,6 +202,7 @@ export const FIELDS: Record<string, string> = {
   [`${AUTHZ}.SelfSubjectAccessReview`]: 'metadata=1 spec=2 status=3',
   [`${AUTHZ}.SubjectAccessReviewSpec`]: 'resourceAttributes=1 nonResourceAttributes=2 user=3 groups=4 extra=5 uid=6',
   [`${AUTHZ}.SubjectAccessReview`]: 'metadata=1 spec=2 status=3',
+  [`${AUTHZ}.LocalSubjectAccessReview`]: 'metadata=1 spec=2 status=3',
   [`${AUTHZ}.SelfSubjectRulesReviewSpec`]: 'namespace=1',
   [`${AUTHZ}.ResourceRule`]: 'verbs=1 apiGroups=2 resources=3 resourceNames=4',
   [`${AUTHZ}.NonResourceRule`]: 'verbs=1 nonResourceURLs=2',

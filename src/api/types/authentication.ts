@@ -1,9 +1,10 @@
 /**
  * authentication.k8s.io/v1: SelfSubjectReview, who the API server takes the caller to be (`kubectl
- * auth whoami`), and TokenRequest, a service account token (`kubectl create token`).
+ * auth whoami`), TokenRequest, a service account token (`kubectl create token`), and TokenReview,
+ * whether a bearer token is valid and whose it is (what webhook authenticators ask).
  */
 import { objectHeader } from './meta.js';
-import { i64, mapOf, type Static, str, stringList, struct, Time } from './schema.js';
+import { bool, i64, mapOf, type Static, str, stringList, struct, Time } from './schema.js';
 
 const AUTHN = 'io.k8s.api.authentication.v1';
 
@@ -51,3 +52,27 @@ export const TokenRequest = struct(`${AUTHN}.TokenRequest`, 'TokenRequest reques
   }),
 });
 export type TokenRequest = Static<typeof TokenRequest>;
+
+export const TokenReview = struct(
+  `${AUTHN}.TokenReview`,
+  'TokenReview attempts to authenticate a token to a known user.',
+  {
+    ...objectHeader,
+    spec: struct(`${AUTHN}.TokenReviewSpec`, 'A description of the token authentication request.', {
+      token: str('Token is the opaque bearer token.'),
+      audiences: stringList(
+        'Audiences is a list of the identifiers that the resource server presented with the token identifies as. Audience-aware token authenticators will verify that the token was intended for at least one of the audiences in this list. If no audiences are provided, the audience will default to the audience of the Kubernetes apiserver.',
+      ),
+    }),
+    status: struct(`${AUTHN}.TokenReviewStatus`, 'The result of the token authentication request.', {
+      authenticated: bool('Authenticated indicates that the token was associated with a known user.'),
+      user: UserInfo,
+      audiences: stringList(
+        'Audiences are audience identifiers chosen by the authenticator that are compatible with both the TokenReview and token.',
+      ),
+      error: str("Error indicates that the token couldn't be checked"),
+    }),
+  },
+  ['spec'],
+);
+export type TokenReview = Static<typeof TokenReview>;

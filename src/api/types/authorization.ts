@@ -75,28 +75,34 @@ export type SelfSubjectAccessReview = Static<typeof SelfSubjectAccessReview>;
 
 const ExtraValue = stringList('Values of one extra attribute.');
 
+const SubjectAccessReviewSpec = struct(
+  `${AUTHZ}.SubjectAccessReviewSpec`,
+  'The access request; exactly one of resourceAttributes and nonResourceAttributes must be set.',
+  {
+    resourceAttributes: ResourceAttributes,
+    nonResourceAttributes: NonResourceAttributes,
+    user: str('The user to test for.'),
+    groups: stringList('The groups to test for.'),
+    extra: mapOf(ExtraValue, 'Extra attributes of the user, as the authenticator reports them.'),
+    uid: str('UID of the user to test for.'),
+  },
+);
+
 export const SubjectAccessReview = struct(
   `${AUTHZ}.SubjectAccessReview`,
   'Asks whether a given user or group can perform an action.',
-  {
-    ...objectHeader,
-    spec: struct(
-      `${AUTHZ}.SubjectAccessReviewSpec`,
-      'The access request; exactly one of resourceAttributes and nonResourceAttributes must be set.',
-      {
-        resourceAttributes: ResourceAttributes,
-        nonResourceAttributes: NonResourceAttributes,
-        user: str('The user to test for.'),
-        groups: stringList('The groups to test for.'),
-        extra: mapOf(ExtraValue, 'Extra attributes of the user, as the authenticator reports them.'),
-        uid: str('UID of the user to test for.'),
-      },
-    ),
-    status: SubjectAccessReviewStatus,
-  },
+  { ...objectHeader, spec: SubjectAccessReviewSpec, status: SubjectAccessReviewStatus },
   ['spec'],
 );
 export type SubjectAccessReview = Static<typeof SubjectAccessReview>;
+
+/** The namespaced SubjectAccessReview: the same question, asked of one namespace. */
+export const LocalSubjectAccessReview = struct(
+  `${AUTHZ}.LocalSubjectAccessReview`,
+  'Checks whether or not a user or group can perform an action in a given namespace.',
+  { ...objectHeader, spec: SubjectAccessReviewSpec, status: SubjectAccessReviewStatus },
+  ['spec'],
+);
 
 export const ResourceRule = struct(
   `${AUTHZ}.ResourceRule`,
