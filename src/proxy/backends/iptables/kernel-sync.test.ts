@@ -12,7 +12,7 @@ import { ProxyState } from '../../tracker.js';
 import { Churn } from './churn.js';
 import { IptablesExecutor } from './executor.js';
 import { IptablesProxier } from './proxier.js';
-import { buildRuleset, FIXED_CHAINS } from './rules.js';
+import { buildRuleset, FIXED_CHAINS, isOwnChain, parseForeignRules } from './rules.js';
 
 const config = { clusterCIDR: '10.244.0.0/16', nodeIP: '172.18.0.2' };
 const DISPATCH = new Set(['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-EXTERNAL-SERVICES', 'KUBE-PROXY-FIREWALL']);
@@ -47,7 +47,9 @@ function normalize(save: string): string {
 
 /** The comments of nat KUBE-SERVICES rules in kernel order. */
 function natServicesOrder(save: string): string[] {
-  const nat = save.slice(save.indexOf('*nat'));
+  // The nat table's block alone: the save holds every table, in the order iptables-save chose.
+  const start = save.indexOf('*nat');
+  const nat = save.slice(start, save.indexOf('COMMIT', start));
   return nat
     .split('\n')
     .filter((line) => line.startsWith('-A KUBE-SERVICES '))
@@ -89,6 +91,70 @@ for (const legacy of [false, true]) {
         canonical.push('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
         assert.deepEqual(natServicesOrder(afterFull), canonical, 'a full sync writes the canonical order');
         assert.ok(FIXED_CHAINS.nat.every((c) => afterFull.includes(`:${c} `)));
+      });
+    });
+
+    test("full syncs keep other software's chains, rules and policies, referenced or not", { timeout: 60_000 }, async () => {
+      await withNetSandbox(async (sandbox) => {
+        const ipt = legacy ? 'iptables-legacy' : 'iptables';
+        const run = (...args: string[]) => sandbox.run([ipt, '-w', '5', ...args]);
+        await run('-t', 'nat', '-N', 'CNI-HOSTPORT-DNAT');
+        await run('-t', 'nat', '-A', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT');
+        await run(
+          '-t',
+          'nat',
+          '-A',
+          'CNI-HOSTPORT-DNAT',
+          '-p',
+          'tcp',
+          '--dport',
+          '8080',
+          '-m',
+          'comment',
+          '--comment',
+          'hostport web',
+          '-j',
+          'DNAT',
+          '--to-destination',
+          '10.244.9.9:80',
+        );
+        await run('-t', 'filter', '-N', 'UNREFERENCED');
+        await run('-t', 'filter', '-A', 'UNREFERENCED', '-s', '192.0.2.0/24', '-j', 'ACCEPT');
+        await run('-t', 'filter', '-P', 'FORWARD', 'DROP');
+        const executor = new IptablesExecutor({ run: sandbox.run, legacy });
+        const proxier = new IptablesProxier(executor, config);
+        const state = new ProxyState('node-1');
+        const churn = new Churn(state, 3);
+        for (let i = 0; i < 8; i++) churn.step();
+        await proxier.sync({ full: true, reason: 'initial' }, state.services, state.endpoints, state.apply());
+        // What a full sync reads instead of a whole-table save must be what the save says of others.
+        // (Declarations in any order; each chain's rules in their order.)
+        const byChain = (save: string) => {
+          const f = parseForeignRules(save);
+          const group = (rules: string[]) => {
+            const m = new Map<string, string[]>();
+            for (const r of rules) m.set(r.split(' ')[1]!, [...(m.get(r.split(' ')[1]!) ?? []), r]);
+            return [...m].sort(([a], [b]) => a.localeCompare(b));
+          };
+          return {
+            chains: { filter: [...f.chains.filter].sort(), nat: [...f.chains.nat].sort() },
+            rules: { filter: group(f.rules.filter), nat: group(f.rules.nat) },
+          };
+        };
+        assert.deepEqual(byChain(await executor.saveForeign(isOwnChain)), byChain(await executor.save()));
+        await proxier.sync({ full: true, reason: 'periodic' }, state.services, state.endpoints, state.apply());
+        const save = await executor.save();
+        for (const kept of [
+          ':CNI-HOSTPORT-DNAT - [0:0]',
+          '-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT',
+          '-A CNI-HOSTPORT-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "hostport web" -j DNAT --to-destination 10.244.9.9:80',
+          ':UNREFERENCED - [0:0]',
+          '-A UNREFERENCED -s 192.0.2.0/24 -j ACCEPT',
+        ]) {
+          assert.ok(save.includes(kept), `${kept} kept:\n${save}`);
+        }
+        assert.match(save, /^:FORWARD DROP \[\d+:\d+\]$/m);
+        assert.equal(save.match(/-A PREROUTING .*-j KUBE-SERVICES/g)?.length, 1, 'our jump once');
       });
     });
   });

@@ -14,6 +14,7 @@ import {
   countRules,
   type IptablesConfig,
   type IptablesRuleset,
+  isOwnChain,
   parseForeignRules,
   planFullSync,
   renderPartial,
@@ -72,11 +73,11 @@ export class IptablesProxier {
       await this.executor.restore(text, { noflush: true });
       applyMs = performance.now() - a0;
     } else {
-      // Other software's rules are read (iptables-save) while the filter rules are planned; the nat
+      // Other software's rules are read (saveForeign) while the filter rules are planned; the nat
       // chains are built while iptables-restore parses the text before them.
       // Starting iptables-save is the command's time, not the proxy's (a spawn holds the thread for
       // 4–8 ms, the first one in a process ~30 ms): only the plan counts as generation.
-      const saving = this.executor.save();
+      const saving = this.executor.saveForeign(isOwnChain);
       saving.catch(() => undefined); // awaited below; a plan that throws first must not leave it unhandled
       const g0 = performance.now();
       const plan = planFullSync(services, endpoints, this.config, delta);

@@ -17,7 +17,8 @@
  * (24k chains 43 s; 60k chains did not finish in 20 min), while a whole-table replace (no --noflush)
  * of 60k chains takes ~9 s and a small `--noflush` update ~0.3 s. So:
  *  - a FULL sync ({@link renderFull}) rewrites the nat and filter tables whole, without --noflush,
- *    carrying over every rule that is not ours from `iptables-save` ({@link parseForeignRules});
+ *    carrying over every rule that is not ours, read with IptablesExecutor.saveForeign (only the
+ *    built-in and foreign chains, with nf_tables) and parsed by {@link parseForeignRules};
  *  - a PARTIAL sync ({@link renderPartial}, with --noflush) writes only the chains of services
  *    whose rules changed, flushes and deletes (`-X`) chains that no longer exist, and changes the
  *    dispatch chains (KUBE-SERVICES, …) rule by rule (`-D` by spec, `-I`/`-A`): iptables-nft-restore
