@@ -55,13 +55,6 @@ export class IptablesExecutor {
     return (await this.#run([this.#saveBin], { timeoutMs: this.#timeoutMs })).stdout;
   }
 
-  /**
-   * What a full sync must carry over: the nat and filter tables' built-in chains and every chain
-   * `isOwn` does not claim, as iptables-save text. With the nf_tables backend it lists the chain
-   * names (`nft list chains ip`, no rules) and reads only those chains (`iptables -S CHAIN`, which
-   * fetches one chain): 1.1 s instead of iptables-save's 3.2 s at 10k Services, whose 170k rules
-   * are all ours. Falls back to {@link save} when nft is not there; legacy always saves.
-   */
   /** Whether the binaries run are the nf_tables variants (`iptables-save --version` says which). */
   #nft: Promise<boolean> | undefined;
   #nfTables(): Promise<boolean> {
@@ -72,14 +65,25 @@ export class IptablesExecutor {
     return this.#nft;
   }
 
+  /**
+   * What a full sync must carry over: the nat and filter tables' built-in chains and every chain
+   * `isOwn` does not claim, as iptables-save text. With the nf_tables backend it lists the chain
+   * names (`nft list chains ip`, no rules) and reads only those chains (`iptables -S CHAIN`, which
+   * fetches one chain): 1.1 s instead of iptables-save's 3.2 s at 10k Services, whose 170k rules
+   * are all ours. Legacy always saves; so does anything that goes wrong on the way (nft missing, a
+   * chain deleted between the listing and its read).
+   */
   async saveForeign(isOwn: (table: string, chain: string) => boolean): Promise<string> {
     if (!(await this.#nfTables())) return this.save();
-    let listing: string;
     try {
-      listing = (await this.#run(['nft', 'list', 'chains', 'ip'], { timeoutMs: this.#timeoutMs })).stdout;
+      return await this.#readForeign(isOwn);
     } catch {
       return this.save();
     }
+  }
+
+  async #readForeign(isOwn: (table: string, chain: string) => boolean): Promise<string> {
+    const listing = (await this.#run(['nft', 'list', 'chains', 'ip'], { timeoutMs: this.#timeoutMs })).stdout;
     const out: string[] = [];
     for (const [table, chains] of chainsByTable(listing)) {
       if (table !== 'nat' && table !== 'filter') continue;

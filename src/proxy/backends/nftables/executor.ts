@@ -64,8 +64,8 @@ export class NftExecutor {
    */
   async applyInOrder(transactions: Iterable<Iterable<string>>): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'svcnet-nft-'));
+    let running: Promise<unknown> | undefined;
     try {
-      let running: Promise<unknown> | undefined;
       let n = 0;
       for (const chunks of transactions) {
         const file = join(dir, `${++n}.nft`);
@@ -76,6 +76,8 @@ export class NftExecutor {
       }
       await running;
     } finally {
+      // An nft still reading its file (the build of the next one threw) finishes first.
+      await running?.catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     }
   }

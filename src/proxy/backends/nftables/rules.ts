@@ -336,8 +336,8 @@ const SET_TYPES: Record<string, { kind: 'set' | 'map'; type: string; comment: st
   'service-nodeports': { kind: 'map', type: 'type inet_proto . inet_service : verdict', comment: 'NodePort traffic' },
 };
 
-/** The table's fixed objects: declarations, rules as [chain, rule], and the NodePort addresses. */
-function baseObjects(config: NftablesConfig): { objects: string[]; rules: Array<[string, string]>; nodePortIPs: string[] } {
+/** The table's fixed objects: declarations, and rules as [chain, rule]. */
+function baseObjects(config: NftablesConfig): { objects: string[]; rules: Array<[string, string]> } {
   const m = mark(config);
   const nodePortMatch = config.nodePortAddresses?.length ? 'ip daddr @nodeport-ips' : 'fib daddr type local';
   const objects = [
@@ -394,7 +394,7 @@ function baseObjects(config: NftablesConfig): { objects: string[]; rules: Array<
     ['services', `${nodePortMatch} meta l4proto . th dport vmap @service-nodeports`],
     ['service-endpoints-check', `ip daddr . meta l4proto . th dport vmap @no-endpoint-services`],
   );
-  return { objects, rules, nodePortIPs: [...(config.nodePortAddresses ?? [])] };
+  return { objects, rules };
 }
 
 /** One element as written inside `{ … }`: key, comment, and for maps ` : verdict`. */
@@ -571,8 +571,9 @@ export interface InitialLoadSplit {
 /**
  * Measured on this kernel (`bench/proxy/rules.bench.ts`, 10k Services × 5 endpoints): nft's cost
  * grows faster than the transaction, so 2 % + 8 % + 32 % + the rest loads in ~0.85× the time of one
- * transaction; and a small first transaction lets nft start at once while the proxy builds the next.
- * At 1k–5k the split costs what it saves, so small tables go whole.
+ * transaction, and a small first transaction lets nft start at once while the proxy builds the next.
+ * At 1k–5k the split loads in about the time of one transaction; below 1,000 service ports (well
+ * under a second of nft) a load goes whole.
  */
 export const INITIAL_LOAD_SPLIT: InitialLoadSplit = { minServicePorts: 1000, first: 0.02, minFirst: 50, growth: 4 };
 
