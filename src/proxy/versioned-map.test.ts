@@ -49,3 +49,25 @@ test('deriving from the newest version leaves it as the reader of its own log, a
     ],
   );
 });
+
+test('keysChangedSince names the keys of a direct derivation only', () => {
+  const v1 = new VersionedMap(
+    new Map([
+      ['a', 1],
+      ['b', 2],
+    ]),
+  );
+  const v2 = v1.derive([
+    ['b', 3],
+    ['c', 4],
+  ]);
+  const v3 = v2.derive([['a', undefined]]);
+  assert.deepEqual([...(v2.keysChangedSince(v1) ?? [])], ['b', 'c']);
+  assert.deepEqual([...(v3.keysChangedSince(v2) ?? [])], ['a']);
+  assert.equal(v3.keysChangedSince(v1), undefined, 'not a direct derivation');
+  assert.equal(v1.keysChangedSince(v2), undefined, 'the other way round');
+  assert.equal(v2.keysChangedSince(new Map([['a', 1]])), undefined, 'a plain map');
+  // Iterating an old version rebuilds its own map and drops the link to its successor.
+  assert.deepEqual([...v2.keys()].sort(), ['a', 'b', 'c']);
+  assert.equal(v3.keysChangedSince(v2), undefined);
+});

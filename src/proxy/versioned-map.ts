@@ -44,6 +44,15 @@ export class VersionedMap<K, V> implements ReadonlyMap<K, V> {
     return next;
   }
 
+  /**
+   * The keys that may differ between `older` and this version, when this version was derived
+   * directly from it (and `older` has not rebuilt its own map since); undefined otherwise, when
+   * only comparing every key can tell.
+   */
+  keysChangedSince(older: ReadonlyMap<K, V>): Iterable<K> | undefined {
+    return older instanceof VersionedMap && older.#next === this ? older.#undo!.keys() : undefined;
+  }
+
   /** Whether this is the newest version (derive is O(changes), iteration free). */
   get isNewest(): boolean {
     return this.#live !== undefined;

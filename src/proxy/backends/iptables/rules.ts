@@ -442,12 +442,6 @@ export interface RulesetDelta {
   changedPorts?: ReadonlySet<string>;
 }
 
-/**
- * How a ruleset was derived from an earlier one: only these service port keys may differ. Weak, or
- * every ruleset would keep its predecessor, and so all of them, alive.
- */
-const derivations = new WeakMap<IptablesRuleset, { from: WeakRef<IptablesRuleset>; keys: ReadonlySet<string> }>();
-
 function sameConfig(a: IptablesConfig, b: IptablesConfig): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
@@ -470,7 +464,6 @@ export function buildRuleset(
       changes.push([key, info && serviceRules(info, endpoints.get(key) ?? [], config)]);
     }
     const ruleset: IptablesRuleset = { config, services: previous.services.derive(changes) };
-    derivations.set(ruleset, { from: new WeakRef(previous), keys: delta.changedPorts });
     const before = counts.get(previous);
     if (before) {
       const after = { ...before };
@@ -732,9 +725,9 @@ function changedPairs(previous: IptablesRuleset, current: IptablesRuleset): Pair
     if (before === after || before?.fingerprint === after?.fingerprint) return;
     (before ? changed : added).push([before, after]);
   };
-  const derivation = derivations.get(current);
-  if (derivation?.from.deref() === previous) {
-    for (const key of derivation.keys) visit(previous.services.get(key), current.services.get(key));
+  const derived = current.services instanceof VersionedMap ? current.services.keysChangedSince(previous.services) : undefined;
+  if (derived) {
+    for (const key of derived) visit(previous.services.get(key), current.services.get(key));
   } else {
     for (const [key, before] of previous.services) visit(before, current.services.get(key));
     for (const [key, after] of current.services) if (!previous.services.has(key)) visit(undefined, after);

@@ -254,17 +254,6 @@ export interface NftRulesetDelta {
   changedPorts?: ReadonlySet<string>;
 }
 
-/**
- * How a ruleset was derived from an earlier one: only these service port keys may differ. Weak, or
- * every ruleset would keep its predecessor, and so all of them, alive.
- */
-interface Derivation {
-  from: WeakRef<NftRuleset>;
-  keys: ReadonlySet<string>;
-}
-
-const derivations = new WeakMap<NftRuleset, Derivation>();
-
 /** Each service port's rules in key order, built lazily, reusing unchanged services' rules from `delta.previous`. */
 function* nftServices(
   services: ServicePortMap,
@@ -295,7 +284,6 @@ export function buildNftRuleset(
       changes.push([key, info && nftServiceRules(info, endpoints.get(key) ?? [], config)]);
     }
     const ruleset: NftRuleset = { config, services: previous.services.derive(changes) };
-    derivations.set(ruleset, { from: new WeakRef(previous), keys: delta.changedPorts });
     return ruleset;
   }
   const out = new Map<string, NftServiceRules>();
@@ -721,9 +709,9 @@ function changedPairs(previous: NftRuleset, current: NftRuleset): Array<[NftServ
   const pairs: Array<[NftServiceRules | undefined, NftServiceRules | undefined]> = [];
   const differ = (before: NftServiceRules | undefined, after: NftServiceRules | undefined) =>
     before !== after && before?.fingerprint !== after?.fingerprint;
-  const derivation = derivations.get(current);
-  if (derivation?.from.deref() === previous) {
-    for (const key of derivation.keys) {
+  const derived = current.services instanceof VersionedMap ? current.services.keysChangedSince(previous.services) : undefined;
+  if (derived) {
+    for (const key of derived) {
       const before = previous.services.get(key);
       const after = current.services.get(key);
       if (differ(before, after)) pairs.push([before, after]);
