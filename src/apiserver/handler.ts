@@ -132,7 +132,7 @@ export class ApiHandler {
     }
     const info = parseResourcePath(path);
     if (!info) throw pageNotFound();
-    const review = reviewRequest(req, info, { authenticateToken: this.opts.authenticateToken, apiAudiences: this.opts.apiAudiences });
+    const review = await reviewRequest(req, info, { authenticateToken: this.opts.authenticateToken, apiAudiences: this.opts.apiAudiences });
     if (review) return review;
     const res = this.registry.find(info.group, info.version, info.resource);
     if (!res) throw pageNotFound();

@@ -152,7 +152,7 @@ function allowed(review: KubeObject): KubeObject {
  * resources are cluster-scoped collections with the `create` verb alone, so anything but a POST to
  * the collection is answered as kube-apiserver does: 404 for other paths, 405 for other methods.
  */
-export function reviewRequest(req: ApiRequest, path: ResourceRequestInfo, ctx: ReviewContext = {}): Promise<ApiResponse> | undefined {
+export async function reviewRequest(req: ApiRequest, path: ResourceRequestInfo, ctx: ReviewContext = {}): Promise<ApiResponse | undefined> {
   const info = findResource(path.group, path.version, path.resource);
   const answer = info?.virtual ? ANSWERS[`${info.group}/${info.resource}`] : undefined;
   if (!info || !answer) return undefined;
@@ -162,7 +162,7 @@ export function reviewRequest(req: ApiRequest, path: ResourceRequestInfo, ctx: R
   if (req.method.toUpperCase() !== 'POST') throw methodNotAllowed('the server does not allow this method on the requested resource');
   if (!req.user) throw badRequest('no user present on request');
   const { object, warnings } = decodeBody(req, { info: info as ResourceInfo });
-  return (async () => json(201, await answer(object, req.user ?? '', { ...ctx, namespace: path.namespace }), warnings))();
+  return json(201, await answer(object, req.user, { ...ctx, namespace: path.namespace }), warnings);
 }
 
 interface AccessSpec {

@@ -117,14 +117,14 @@ class NftPortRules implements NftServiceRules {
   }
 }
 
-/** The rules of chain `c` in `chains`, added (empty, in writing order) on first use. */
-function nftChain(chains: Map<string, string[]>, c: string): string[] {
-  let rules = chains.get(c);
-  if (!rules) {
-    rules = [];
-    chains.set(c, rules);
+/** The list under `key` in `lists` (a chain's rules, a set's elements), added empty on first use, in writing order. */
+function listOf(lists: Map<string, string[]>, key: string): string[] {
+  let list = lists.get(key);
+  if (!list) {
+    list = [];
+    lists.set(key, list);
   }
-  return rules;
+  return list;
 }
 
 function element(set: string, key: string, value = '', comment = ''): NftElement {
@@ -186,12 +186,12 @@ export function nftServiceRules(info: ServicePortInfo, endpoints: readonly Endpo
   if (usesFwChain) for (const ip of info.loadBalancerVIPs) elements.push(element('firewall-ips', ip + portSuffix, `goto ${fwChain}`));
 
   if (hasInternal) {
-    if (config.masqueradeAll) nftChain(chains, internalChain).push(`ip daddr ${info.clusterIP} jump mark-for-masquerade`);
+    if (config.masqueradeAll) listOf(chains, internalChain).push(`ip daddr ${info.clusterIP} jump mark-for-masquerade`);
     else if (config.clusterCIDR)
-      nftChain(chains, internalChain).push(`ip daddr ${info.clusterIP} ip saddr != ${config.clusterCIDR} jump mark-for-masquerade`);
+      listOf(chains, internalChain).push(`ip daddr ${info.clusterIP} ip saddr != ${config.clusterCIDR} jump mark-for-masquerade`);
   }
   if (usesExtChain) {
-    const ext = nftChain(chains, extChain);
+    const ext = listOf(chains, extChain);
     if (!info.externalPolicyLocal) {
       ext.push('jump mark-for-masquerade');
     } else {
@@ -201,7 +201,7 @@ export function nftServiceRules(info: ServicePortInfo, endpoints: readonly Endpo
     }
     if (hasExternal) ext.push(`goto ${externalPolicyChain}`);
   }
-  if (usesFwChain) nftChain(chains, fwChain).push(`ip saddr != { ${info.loadBalancerSourceRanges.join(', ')} } drop`);
+  if (usesFwChain) listOf(chains, fwChain).push(`ip saddr != { ${info.loadBalancerSourceRanges.join(', ')} } drop`);
 
   // Every balancing rule's endpoint is one of allReachableEndpoints (the same objects).
   const bases = new Map<EndpointInfo, string>();
@@ -210,8 +210,8 @@ export function nftServiceRules(info: ServicePortInfo, endpoints: readonly Endpo
     bases.set(ep, `${chainHash(path, 8)}-${path}`);
   }
   const sticky = info.stickySeconds > 0;
-  if (usesClusterChain) writeBalancing(nftChain(chains, svcChain), clusterEndpoints, bases, sticky);
-  if (usesLocalChain) writeBalancing(nftChain(chains, localChain), localEndpoints, bases, sticky);
+  if (usesClusterChain) writeBalancing(listOf(chains, svcChain), clusterEndpoints, bases, sticky);
+  if (usesLocalChain) writeBalancing(listOf(chains, localChain), localEndpoints, bases, sticky);
 
   const dnatPrefix = `meta l4proto ${proto} dnat to `;
   for (const ep of cat.allReachableEndpoints) {
@@ -496,16 +496,6 @@ function* elementLines(bySet: ReadonlyMap<string, readonly string[]>): Generator
   for (const [set, items] of bySet) if (items.length) yield setWithElements(set, items);
 }
 
-/** Adds `item` to its set's list in `bySet`. */
-function addItem(bySet: Map<string, string[]>, set: string, item: string): void {
-  let items = bySet.get(set);
-  if (!items) {
-    items = [];
-    bySet.set(set, items);
-  }
-  items.push(item);
-}
-
 /** The ruleset of `built` (filled in key order) with `index` describing it, handed to `done`. */
 function finish(
   config: NftablesConfig,
@@ -539,7 +529,7 @@ function* nftFullLines(
     if (block) yield block;
   }
   const bySet = new Map<string, string[]>([['nodeport-ips', [...(config.nodePortAddresses ?? [])]]]);
-  for (const e of index.elements()) addItem(bySet, e.set, elementItem(e));
+  for (const e of index.elements()) listOf(bySet, e.set).push(elementItem(e));
   yield* elementLines(bySet);
   finish(config, built, index, done);
 }
@@ -626,7 +616,7 @@ function* nftInitialTransactions(
           if (held && (held.value !== winner.value || held.comment !== winner.comment))
             yield `delete element ${T} ${held.set} { ${held.key} }`;
           written.set(e.id, winner);
-          addItem(bySet, winner.set, elementItem(winner));
+          listOf(bySet, winner.set).push(elementItem(winner));
         }
       }
       yield* elementLines(bySet);
