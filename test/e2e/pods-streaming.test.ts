@@ -37,6 +37,8 @@ echo "logs: $(kubectl logs -l app=webui --tail=-1 | grep -o '"GET / HTTP/1.1" 20
 PTY_STEPS='[{"expect":"try pressing enter","send":"\\r"},{"expect":"# ","send":"echo $((6*7))-answer\\r"},{"expect":"42-answer","send":"exit\\r"}]' \\
   python3 test/streaming/ptydrive.py kubectl run testpod -it --rm --restart=Never --image=busybox -- sh >$DATA/run.log 2>&1 || true
 echo "run: $(grep -c '^42-answer' $DATA/run.log) $(grep -o 'pod "testpod" deleted' $DATA/run.log)"
+# On a failed dialogue, what the terminal showed (it lands in the assertion's message).
+grep -q '^42-answer' $DATA/run.log || sed 's/^/run.log: /' $DATA/run.log
 `;
 
 test('kubectl logs, exec, port-forward and run -it reach pods on real nodes through the API server', async () => {
